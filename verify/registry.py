@@ -1,0 +1,248 @@
+"""Claims: catalogue metadata paired with the function that produces evidence, and the verdict rules.
+
+A check is a function ``fn(ctx: Context) -> Evidence`` attached to a catalogue ID with ``@check(ID)``.
+Its docstring states the formula or bound being checked and its source tag. The same function runs from
+the CLI (``verify run``), from pytest (tests/test_claims.py) and from notebooks (``run_claim``).
+
+Verdicts:
+- ``verified``: the check found the statement to hold (``Evidence.holds is True``);
+- ``refuted``: the check found a counterexample (``holds is False``; the counterexample is stored);
+- ``measured``: numbers were recorded with no verdict (``holds is None``);
+- ``inconclusive``: the check ran but could not decide (e.g. a search budget exhausted without a verdict);
+- ``diverged``: the computation the claim rests on diverged (step recorded);
+- ``error``: the check raised;
+- ``skipped``: needs a GPU that is absent; ``not-implemented``: no check attached yet.
+
+A verdict *matches* its expectation when holds↔verified, fails↔refuted, measure↔measured; it
+*contradicts* it when it is the opposite verdict, ``diverged`` on a holds/fails claim, or ``error``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from verify.catalogue import BY_ID, ClaimSpec
+
+VERDICTS = ("verified", "refuted", "measured", "inconclusive", "diverged", "error", "skipped", "not-implemented")
+BUDGETS = ("quick", "full")
+
+
+@dataclass
+class Evidence:
+    """What a check returns.
+
+    holds: True/False for a verdict, None for a measurement.
+    numbers: named plain numbers (floats, ints, lists of them, short strings) anyone can re-check.
+    counterexample: for a refuted claim, the minimal instance as plain numbers (nested lists), with the
+        margin by which it violates the statement.
+    tables: named lists of row dicts (tightness records, sweeps, per-task ratios).
+    figures: paths of plots written under ``ctx.figure_dir``.
+    notes: one or two sentences a reader needs to interpret the numbers.
+    inconclusive / diverged_at: set when the check could not decide, or when the run diverged (step).
+    """
+
+    holds: bool | None = None
+    numbers: dict[str, Any] = field(default_factory=dict)
+    counterexample: dict[str, Any] | None = None
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    figures: list[str] = field(default_factory=list)
+    notes: str = ""
+    inconclusive: bool = False
+    diverged_at: int | None = None
+
+    def verdict(self) -> str:
+        if self.diverged_at is not None:
+            return "diverged"
+        if self.inconclusive:
+            return "inconclusive"
+        if self.holds is None:
+            return "measured"
+        if self.holds is False and self.counterexample is None:
+            raise ValueError("a refuted claim must carry its counterexample")
+        return "verified" if self.holds else "refuted"
+
+
+@dataclass
+class Context:
+    """Everything a check may depend on: budget, device, dtype, seed, and where to put figures.
+
+    ``rng`` is a numpy Generator and ``torch_generator()`` a fresh torch Generator, both seeded from
+    ``seed`` and the claim ID, so a claim's randomness does not depend on which other claims ran.
+    """
+
+    budget: str = "quick"
+    device: str = "cpu"
+    seed: int = 0
+    dtype_name: str = "float64"
+    figure_dir: str | None = None
+    claim_id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.budget not in BUDGETS:
+            raise ValueError(f"budget must be one of {BUDGETS}, got {self.budget!r}")
+        self.rng = np.random.default_rng([self.seed, _stable_hash(self.claim_id)])
+
+    @property
+    def quick(self) -> bool:
+        return self.budget == "quick"
+
+    def pick(self, quick: Any, full: Any) -> Any:
+        """The quick-budget or full-budget value of a size parameter."""
+        return quick if self.quick else full
+
+    @property
+    def dtype(self):
+        import torch
+
+        return getattr(torch, self.dtype_name)
+
+    @property
+    def torch_device(self):
+        import torch
+
+        return torch.device(self.device)
+
+    def torch_generator(self):
+        import torch
+
+        gen = torch.Generator(device="cpu")
+        gen.manual_seed(int(self.rng.integers(0, 2**62)))
+        return gen
+
+    def hypothesis_settings(self, **overrides):
+        """Hypothesis settings of the profile matching the budget (see verify.profiles)."""
+        from verify.profiles import settings_for_budget
+
+        return settings_for_budget(self.budget, **overrides)
+
+
+def _stable_hash(text: str) -> int:
+    value = 2166136261
+    for byte in text.encode():
+        value = ((value ^ byte) * 16777619) % 2**32
+    return value
+
+
+@dataclass(frozen=True)
+class Claim:
+    spec: ClaimSpec
+    fn: Callable[[Context], Evidence]
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+_CHECKS: dict[str, Claim] = {}
+
+
+def check(claim_id: str) -> Callable[[Callable[[Context], Evidence]], Callable[[Context], Evidence]]:
+    """Attach an evidence function to the catalogue claim ``claim_id``."""
+    if claim_id not in BY_ID:
+        raise KeyError(f"{claim_id!r} is not in verify.catalogue.CATALOGUE")
+
+    def attach(fn: Callable[[Context], Evidence]) -> Callable[[Context], Evidence]:
+        if not (fn.__doc__ or "").strip():
+            raise ValueError(f"check for {claim_id} needs a docstring stating the formula and its source")
+        if claim_id in _CHECKS and _CHECKS[claim_id].fn.__qualname__ != fn.__qualname__:
+            raise ValueError(f"two checks registered for {claim_id}")
+        _CHECKS[claim_id] = Claim(BY_ID[claim_id], fn)
+        return fn
+
+    return attach
+
+
+def load_checks() -> dict[str, Claim]:
+    """Import every module of verify.claims (which registers its checks) and return ID → Claim."""
+    import importlib
+    import pkgutil
+
+    import verify.claims as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
+    return dict(_CHECKS)
+
+
+def matches(spec: ClaimSpec, verdict: str) -> bool | None:
+    """True if the verdict matches the expectation, False if it contradicts it, None if neither."""
+    if verdict == "error":
+        return False
+    if verdict in ("skipped", "not-implemented", "inconclusive"):
+        return None
+    expected = {"holds": "verified", "fails": "refuted", "measure": "measured"}[spec.expect]
+    if verdict == expected:
+        return True
+    if verdict == "diverged" and spec.expect == "measure":
+        return True
+    return False
+
+
+def run_claim(claim: Claim, ctx: Context) -> dict[str, Any]:
+    """Run one claim and return its JSON-ready record (never raises for a failing check)."""
+    import torch
+
+    started = time.perf_counter()
+    record: dict[str, Any] = {
+        "id": claim.id,
+        "paper": claim.spec.paper,
+        "source": claim.spec.source,
+        "check": claim.spec.check,
+        "expect": claim.spec.expect,
+        "statement": claim.spec.statement,
+        "reference": claim.spec.reference,
+        "seed": ctx.seed,
+        "device": ctx.device,
+        "dtype": ctx.dtype_name,
+        "budget": ctx.budget,
+    }
+    if claim.spec.gpu and not ctx.device.startswith("cuda"):
+        record.update(verdict="skipped", matches=None, duration_s=0.0,
+                      evidence={"notes": "needs a CUDA device; run with --device cuda on a GPU machine"})
+        return record
+    try:
+        torch.manual_seed(ctx.seed)
+        evidence = claim.fn(ctx)
+        if not isinstance(evidence, Evidence):
+            raise TypeError(f"check {claim.id} returned {type(evidence).__name__}, not Evidence")
+        verdict = evidence.verdict()
+        record["evidence"] = to_jsonable({
+            "holds": evidence.holds, "numbers": evidence.numbers, "tables": evidence.tables,
+            "figures": evidence.figures, "notes": evidence.notes, "diverged_at": evidence.diverged_at,
+        })
+        record["counterexample"] = to_jsonable(evidence.counterexample)
+    except Exception as exc:  # a failing check is a recorded result, not a crash of the run
+        verdict = "error"
+        record["error"] = f"{type(exc).__name__}: {exc}"
+        record["traceback"] = traceback.format_exc(limit=12)
+    record["verdict"] = verdict
+    record["matches"] = matches(claim.spec, verdict)
+    record["duration_s"] = round(time.perf_counter() - started, 3)
+    return record
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert tensors, arrays and numpy scalars to plain lists and numbers; non-finite floats to strings."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if hasattr(value, "detach"):  # torch tensor
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return to_jsonable(value.item())
+    return str(value)

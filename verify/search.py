@@ -1,0 +1,49 @@
+"""Counterexample search with hypothesis: ``find`` shrinks a violating instance to a minimal one.
+
+``search_counterexample(strategy, violation, settings)`` looks for an instance x with ``violation(x) > 0``
+(a positive margin means the statement is violated by that much). It returns a :class:`SearchResult`
+whose ``counterexample`` is the shrunk instance, or None when none was found in the budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from hypothesis import find
+from hypothesis.errors import NoSuchExample
+
+
+@dataclass
+class SearchResult:
+    counterexample: Any | None
+    margin: float | None
+    examples_tried: int
+    worst_margin_seen: float
+
+    @property
+    def found(self) -> bool:
+        return self.counterexample is not None
+
+
+def search_counterexample(strategy, violation: Callable[[Any], float], settings) -> SearchResult:
+    """Search for x drawn from ``strategy`` with ``violation(x) > 0``; shrink it if found.
+
+    The worst (largest) margin seen over all tried examples is reported either way, so a passing search
+    still says how close it came.
+    """
+    state = {"tried": 0, "worst": float("-inf")}
+
+    def violated(x: Any) -> bool:
+        state["tried"] += 1
+        margin = float(violation(x))
+        if margin != margin:  # NaN margin: the statement cannot be evaluated there, which is a violation
+            margin = float("inf")
+        state["worst"] = max(state["worst"], margin)
+        return margin > 0
+
+    try:
+        example = find(strategy, violated, settings=settings)
+    except NoSuchExample:
+        return SearchResult(None, None, state["tried"], state["worst"])
+    return SearchResult(example, float(violation(example)), state["tried"], state["worst"])
