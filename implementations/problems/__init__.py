@@ -1,6 +1,7 @@
-"""Optimizees shared by all methods."""
+"""Optimizees shared by all methods (each helper module documents its objective and source)."""
 
 from implementations.problems.digits import load_digit_data
+from implementations.problems.least_squares import LeastSquares
 from implementations.problems.quadratic import Quadratic, random_spd
 
-__all__ = ["Quadratic", "random_spd", "load_digit_data"]
+__all__ = ["Quadratic", "random_spd", "LeastSquares", "load_digit_data"]

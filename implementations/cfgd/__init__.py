@@ -1,0 +1,25 @@
+"""Caputo fractional gradient descent (THEORY.md §1): Gauss–Jacobi quadrature, the scaled Caputo gradient
+(closed form on quadratics, quadrature for any objective), Hutchinson's diagonal, NA-/AT-CFGD, L2O-CFGD.
+
+Public names are resolved lazily from their modules, so importing one part never imports the rest.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "gauss_jacobi": "implementations.cfgd.gauss_jacobi",
+    "quadratic_direction": "implementations.cfgd.quadratic",
+    "na_cfgd": "implementations.cfgd.quadratic",
+    "at_cfgd": "implementations.cfgd.quadratic",
+    "hutchinson_diagonal": "implementations.cfgd.hutchinson",
+    "caputo_gradient": "implementations.cfgd.caputo",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'implementations.cfgd' has no attribute {name!r}")

@@ -1,0 +1,52 @@
+"""Least squares f(x) = ½‖A x − y‖², optionally batched over instances (A: (..., m, d), y: (..., m))."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from implementations.validation import as_tensor, check_finite
+
+
+@dataclass(frozen=True)
+class LeastSquares:
+    """f(x) = ½‖Ax − y‖²; ∇f = Aᵀ(Ax − y); ∇²f = AᵀA; L = λ_max(AᵀA)."""
+
+    A: torch.Tensor
+    y: torch.Tensor
+
+    @classmethod
+    def create(cls, A, y) -> "LeastSquares":
+        A = check_finite("A", as_tensor("A", A))
+        y = check_finite("y", as_tensor("y", y, like=A))
+        if A.dim() < 2 or y.shape != A.shape[:-1]:
+            raise ValueError(f"A (…, m, d) and y (…, m) do not match: A {tuple(A.shape)}, y {tuple(y.shape)}")
+        return cls(A, y)
+
+    @classmethod
+    def random_cfgd(cls, d: int = 100, m: int = 100, generator: torch.Generator | None = None,
+                    dtype: torch.dtype = torch.float64) -> "LeastSquares":
+        """The L2O-CFGD task (THEORY.md §1.4): f = ½‖Wᵀx − y‖², W_ij ~ N(0,1)/m, y ~ N(0, I)."""
+        W = torch.randn(d, m, generator=generator, dtype=dtype) / m
+        y = torch.randn(m, generator=generator, dtype=dtype)
+        return cls(W.T.contiguous(), y)
+
+    @property
+    def dim(self) -> int:
+        return self.A.shape[-1]
+
+    def value(self, x: torch.Tensor) -> torch.Tensor:
+        residual = (self.A @ x.unsqueeze(-1)).squeeze(-1) - self.y
+        return 0.5 * (residual * residual).sum(-1)
+
+    def gradient(self, x: torch.Tensor) -> torch.Tensor:
+        residual = (self.A @ x.unsqueeze(-1)).squeeze(-1) - self.y
+        return (self.A.transpose(-1, -2) @ residual.unsqueeze(-1)).squeeze(-1)
+
+    def hessian(self) -> torch.Tensor:
+        return self.A.transpose(-1, -2) @ self.A
+
+    def smoothness(self) -> torch.Tensor:
+        """L = λ_max(AᵀA) per instance."""
+        return torch.linalg.eigvalsh(self.hessian())[..., -1]
