@@ -1,0 +1,46 @@
+"""The command line: list, run, report, exit codes; the README's claim table is current."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from verify import cli, runner
+from verify.catalogue import BY_ID, CATALOGUE
+from verify.registry import Claim, Evidence
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_list_json_shows_whole_catalogue(capsys):
+    assert cli.main(["list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in rows] == [s.id for s in CATALOGUE]
+    assert {r["status"] for r in rows} <= {"implemented", "not implemented"}
+
+
+def test_readme_claim_table_is_generated_from_the_registry():
+    readme = (ROOT / "README.md").read_text()
+    table = cli.claims_markdown(cli.claim_rows())
+    assert table in readme, "README claim table is stale: regenerate with `verify list --update-readme README.md`"
+
+
+def test_run_exit_status_is_nonzero_when_a_verdict_contradicts_expectation(tmp_path, monkeypatch):
+    spec = BY_ID["cfgd.caputo.power-rule"]
+    monkeypatch.setattr(runner, "load_checks",
+                        lambda: {spec.id: Claim(spec, lambda ctx: Evidence(holds=False, counterexample={"k": 1}))})
+    assert cli.main(["run", spec.id, "--out", str(tmp_path), "--device", "cpu"]) == 1
+    monkeypatch.setattr(runner, "load_checks", lambda: {spec.id: Claim(spec, lambda ctx: Evidence(holds=True))})
+    assert cli.main(["run", spec.id, "--out", str(tmp_path), "--device", "cpu"]) == 0
+    assert cli.main(["report", "--out", str(tmp_path)]) == 0
+
+
+def test_run_with_unknown_claim_is_a_usage_error(tmp_path):
+    assert cli.main(["run", "no.such.*", "--out", str(tmp_path)]) == 2
+
+
+def test_python_dash_m_verify_works():
+    result = subprocess.run([sys.executable, "-m", "verify", "list", "--paper", "bfgs", "--json"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0
+    assert all(r["paper"] == "bfgs" for r in json.loads(result.stdout))

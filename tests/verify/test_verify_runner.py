@@ -1,0 +1,113 @@
+"""The runner streams results, survives a hard kill, and resumes without redoing finished claims."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from verify import runner
+from verify.catalogue import BY_ID
+from verify.registry import Claim, Evidence
+from verify.results import JSON, JSONL, REPORT, load_document, read_records
+
+IDS = ["cfgd.caputo.power-rule", "cfgd.caputo.identity-normaliser", "cfgd.gj.spectral-convergence"]
+
+
+def fake_checks(calls):
+    def make(claim_id):
+        def fn(ctx):
+            calls.append(claim_id)
+            return Evidence(holds=None if BY_ID[claim_id].expect == "measure" else True, numbers={"x": 1.0})
+        return fn
+    return {i: Claim(BY_ID[i], make(i)) for i in IDS}
+
+
+def test_run_writes_jsonl_json_and_report(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(runner, "load_checks", lambda: fake_checks(calls))
+    document = runner.run(runner.RunConfig(patterns=["cfgd.caputo.*", "cfgd.gj.spectral-convergence"],
+                                           out=tmp_path, device="cpu"))
+    assert calls == IDS
+    assert [r["id"] for r in read_records(tmp_path)] == IDS
+    assert load_document(tmp_path)["run"]["complete"] is True
+    assert document["summary"]["contradicting"] == [] and document["summary"]["matching"] == 3
+    assert "cfgd.caputo.power-rule" in (tmp_path / REPORT).read_text()
+
+
+def test_unimplemented_claims_are_listed_not_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "load_checks", lambda: {})
+    document = runner.run(runner.RunConfig(patterns=["bfgs.*"], out=tmp_path, device="cpu"))
+    assert {r["verdict"] for r in document["claims"]} == {"not-implemented"}
+
+
+def test_resume_skips_finished_claims(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(runner, "load_checks", lambda: fake_checks(calls))
+    runner.run(runner.RunConfig(patterns=IDS[:2], out=tmp_path, device="cpu"))
+    calls.clear()
+    document = runner.run(runner.RunConfig(patterns=IDS, out=tmp_path, device="cpu", resume=True))
+    assert calls == IDS[2:]
+    assert [r["id"] for r in document["claims"]] == IDS
+
+
+def test_resume_ignores_records_of_another_seed(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(runner, "load_checks", lambda: fake_checks(calls))
+    runner.run(runner.RunConfig(patterns=IDS, out=tmp_path, device="cpu", seed=1))
+    calls.clear()
+    runner.run(runner.RunConfig(patterns=IDS, out=tmp_path, device="cpu", seed=2, resume=True))
+    assert calls == IDS
+
+
+@pytest.mark.parametrize("patterns, paper, message", [(["nope.*"], None, "no claim ID"), ([], "lasso", "paper")])
+def test_select_rejects_typos(patterns, paper, message):
+    with pytest.raises(ValueError, match=message):
+        runner.select(patterns, paper)
+
+
+def test_cuda_request_without_gpu_is_a_clear_error():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ValueError, match="CUDA"):
+        runner.resolve_device("cuda")
+
+
+KILLED_RUN = textwrap.dedent("""
+    import os, signal, sys
+    from verify import runner
+    from verify.catalogue import BY_ID
+    from verify.registry import Claim, Evidence
+    ids = {ids!r}
+    log = open({log!r}, "a")
+    def make(i):
+        def fn(ctx):
+            log.write(i + "\\n"); log.flush()
+            if i == ids[1] and os.environ.get("KILL"):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return Evidence(holds=None if BY_ID[i].expect == "measure" else True)
+        return fn
+    runner.load_checks = lambda: {{i: Claim(BY_ID[i], make(i)) for i in ids}}
+    runner.run(runner.RunConfig(patterns=ids, out={out!r}, device="cpu", resume=bool(os.environ.get("RESUME"))))
+""")
+
+
+def test_killed_run_keeps_finished_claims_and_resume_completes_without_redoing_them(tmp_path):
+    out, log = tmp_path / "out", tmp_path / "calls.log"
+    script = tmp_path / "run.py"
+    script.write_text(KILLED_RUN.format(ids=IDS, log=str(log), out=str(out)))
+    killed = subprocess.run([sys.executable, str(script)], env={**os.environ, "KILL": "1"})
+    assert killed.returncode == -signal.SIGKILL
+    assert [r["id"] for r in read_records(out)] == IDS[:1]
+    assert load_document(out)["run"]["complete"] is False  # results.json is valid JSON, marked partial
+    resumed = subprocess.run([sys.executable, str(script)], env={**os.environ, "RESUME": "1"})
+    assert resumed.returncode == 0
+    assert log.read_text().split() == [IDS[0], IDS[1], IDS[1], IDS[2]]
+    assert [r["id"] for r in json.loads((out / JSON).read_text())["claims"]] == IDS
+    assert (out / JSONL).exists() and (out / REPORT).exists()

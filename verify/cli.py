@@ -1,0 +1,163 @@
+"""Command line: ``verify list | run | report`` (also ``python -m verify``).
+
+Exit status of ``run``: 0 when no verdict contradicts its expectation and no check errored, 1 otherwise,
+130 when interrupted (everything finished so far is on disk; re-run with ``--resume``), 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from verify.catalogue import CATALOGUE, PAPERS
+from verify.registry import BUDGETS
+
+
+def claim_rows(paper: str | None = None) -> list[dict]:
+    from verify.registry import load_checks
+
+    checks = load_checks()
+    return [{"id": s.id, "paper": s.paper, "source": s.source, "check": s.check, "expect": s.expect,
+             "status": "implemented" if s.id in checks else "not implemented",
+             "gpu": s.gpu, "slow": s.slow, "reference": s.reference, "statement": s.statement}
+            for s in CATALOGUE if paper is None or s.paper == paper]
+
+
+def claims_markdown(rows: list[dict]) -> str:
+    """The claim table of the README (generated; tests/verify checks the README is current)."""
+    lines = ["| claim | source | check | expect | status | statement |", "|---|---|---|---|---|---|"]
+    for row in rows:
+        flags = "".join(f" ({flag})" for flag in ("gpu", "slow") if row[flag])
+        statement = row["statement"].replace("|", "\\|")
+        lines.append(f"| `{row['id']}` | {row['source']} | {row['check']} | {row['expect']} | "
+                     f"{row['status']}{flags} | {statement} |")
+    return "\n".join(lines) + "\n"
+
+
+README_MARKERS = ("<!-- claims:start -->\n", "<!-- claims:end -->")
+
+
+def update_readme(path: Path, table: str) -> None:
+    """Replace the text between the README's claim-table markers with ``table``."""
+    text = path.read_text(encoding="utf-8")
+    start, end = README_MARKERS
+    if start not in text or end not in text:
+        raise ValueError(f"{path} lacks the markers {start.strip()} … {end}")
+    head, rest = text.split(start, 1)
+    path.write_text(head + start + table + end + rest.split(end, 1)[1], encoding="utf-8")
+
+
+def _cmd_list(args) -> int:
+    rows = claim_rows(args.paper)
+    if args.update_readme:
+        update_readme(Path(args.update_readme), claims_markdown(claim_rows()))
+    elif args.json:
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+    elif args.markdown:
+        print(claims_markdown(rows), end="")
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"{len(rows)} claims ({sum(r['status'] == 'implemented' for r in rows)} implemented)")
+        for column in ("id", "source", "check", "expect", "status"):
+            table.add_column(column)
+        for row in rows:
+            flags = "".join(f" [{flag}]" for flag in ("gpu", "slow") if row[flag])
+            table.add_row(row["id"], row["source"], row["check"], row["expect"], row["status"] + flags)
+        Console(width=max(120, Console().width)).print(table)
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from rich.console import Console
+
+    from verify.runner import RunConfig, run
+
+    console = Console(stderr=True)
+    out = Path(args.out) if args.out else Path("reports") / args.budget
+    config = RunConfig(patterns=args.ids, paper=args.paper, budget=args.budget, device=args.device,
+                       seed=args.seed, out=out, resume=args.resume)
+    colours = {True: "green", False: "red", None: "yellow"}
+
+    def progress(index, total, spec, record):
+        if record is None:
+            console.print(f"[{index}/{total}] {spec.id} …", style="dim")
+            return
+        mark = {True: "matches", False: "CONTRADICTS expectation", None: ""}[record["matches"]]
+        console.print(f"[{index}/{total}] {spec.id}: {record['verdict']} {mark} ({record['duration_s']:.1f} s)",
+                      style=colours[record["matches"]])
+        if record.get("error"):
+            console.print(f"    {record['error']}", style="red")
+
+    try:
+        document = run(config, progress=progress)
+    except ValueError as exc:
+        console.print(f"verify run: {exc}", style="red")
+        return 2
+    except KeyboardInterrupt:
+        console.print(f"interrupted: finished claims are saved in {out}; re-run with --resume", style="yellow")
+        return 130
+    summary = document["summary"]
+    console.print(f"report: {out / 'report.md'}; verdicts {summary['verdicts']}; "
+                  f"contradicting: {summary['contradicting'] or 'none'}")
+    return 1 if summary["contradicting"] else 0
+
+
+def _cmd_report(args) -> int:
+    from verify.report import render_report
+    from verify.results import REPORT, build_document, load_document, read_records, write_atomic
+
+    out = Path(args.out)
+    try:
+        document = load_document(out)
+    except FileNotFoundError:
+        records = read_records(out)
+        if not records:
+            print(f"verify report: nothing to render in {out}", file=sys.stderr)
+            return 2
+        document = build_document({"complete": False, "budget": records[0].get("budget"),
+                                   "device": records[0].get("device"), "seed": records[0].get("seed"),
+                                   "dtype": records[0].get("dtype")}, records)
+    write_atomic(out / REPORT, render_report(document))
+    print(out / REPORT)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="verify", description="Verify the claims of three L2O papers (THEORY.md).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_list = sub.add_parser("list", help="list the claim catalogue")
+    p_list.add_argument("--paper", choices=sorted(PAPERS))
+    fmt = p_list.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="machine-readable output")
+    fmt.add_argument("--markdown", action="store_true", help="the README's claim table")
+    fmt.add_argument("--update-readme", metavar="README", help="rewrite the claim table inside README")
+    p_list.set_defaults(func=_cmd_list)
+
+    p_run = sub.add_parser("run", help="run claims and write results.json and report.md")
+    p_run.add_argument("ids", nargs="*", help="claim IDs or shell globs (default: all)")
+    p_run.add_argument("--paper", choices=sorted(PAPERS))
+    p_run.add_argument("--budget", choices=BUDGETS, default="quick")
+    p_run.add_argument("--device", default="auto", help="cpu, cuda[:N] or auto (default)")
+    p_run.add_argument("--seed", type=int, default=0)
+    p_run.add_argument("--out", help="output folder (default reports/<budget>)")
+    p_run.add_argument("--resume", action="store_true", help="skip claims already recorded in the output folder")
+    p_run.set_defaults(func=_cmd_run)
+
+    p_report = sub.add_parser("report", help="re-render report.md from the results in a folder")
+    p_report.add_argument("--out", default="reports/quick")
+    p_report.set_defaults(func=_cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
