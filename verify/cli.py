@@ -1,4 +1,4 @@
-"""Command line: ``verify list | run | report`` (also ``python -m verify``).
+"""Command line: ``verify list | run | report | notebooks`` (also ``python -m verify``).
 
 Exit status of ``run``: 0 when no verdict contradicts its expectation and no check errored, 1 otherwise,
 130 when interrupted (everything finished so far is on disk; re-run with ``--resume``), 2 for bad usage.
@@ -84,7 +84,8 @@ def _cmd_run(args) -> int:
 
     def progress(index, total, spec, record):
         if record is None:
-            console.print(f"[{index}/{total}] {spec.id} …", style="dim")
+            if console.is_terminal:
+                console.print(f"[{index}/{total}] {spec.id} …", style="dim")
             return
         mark = {True: "matches", False: "CONTRADICTS expectation", None: ""}[record["matches"]]
         console.print(f"[{index}/{total}] {spec.id}: {record['verdict']} {mark} ({record['duration_s']:.1f} s)",
@@ -126,6 +127,20 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_notebooks(args) -> int:
+    from verify.notebooks import execute_all
+
+    try:
+        results = execute_all(Path(args.dir), Path(args.out), args.scale, args.names or None)
+    except ValueError as exc:
+        print(f"verify notebooks: {exc}", file=sys.stderr)
+        return 2
+    for result in results:
+        status = "ok" if result.ok else f"FAILED: {result.error}"
+        print(f"{result.name}: {status} ({result.seconds:.1f} s) -> {result.output}")
+    return 0 if all(r.ok for r in results) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="verify", description="Verify the claims of three L2O papers (THEORY.md).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_report = sub.add_parser("report", help="re-render report.md from the results in a folder")
     p_report.add_argument("--out", default="reports/quick")
     p_report.set_defaults(func=_cmd_report)
+
+    p_nb = sub.add_parser("notebooks", help="execute the open-question notebooks into reports/notebooks")
+    p_nb.add_argument("names", nargs="*", help="notebook names without .ipynb (default: all)")
+    p_nb.add_argument("--scale", choices=("smoke", "quick", "full"), default="quick")
+    p_nb.add_argument("--dir", default="notebooks")
+    p_nb.add_argument("--out", default="reports/notebooks")
+    p_nb.set_defaults(func=_cmd_notebooks)
     return parser
 
 
