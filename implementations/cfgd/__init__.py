@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import importlib
 
+from implementations.cfgd.gauss_jacobi import gauss_jacobi  # same name as its module: bind the function eagerly
+
 _EXPORTS = {
-    "gauss_jacobi": "implementations.cfgd.gauss_jacobi",
     "quadratic_direction": "implementations.cfgd.quadratic",
     "na_cfgd": "implementations.cfgd.quadratic",
     "at_cfgd": "implementations.cfgd.quadratic",
     "hutchinson_diagonal": "implementations.cfgd.hutchinson",
     "caputo_gradient": "implementations.cfgd.caputo",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "gauss_jacobi"])
 
 
 def __getattr__(name: str):
