@@ -1,7 +1,11 @@
 """Optimizees shared by all methods (each helper module documents its objective and source)."""
 
+from implementations.problems.cnn import DigitCNN, DigitCNNObjective
 from implementations.problems.digits import load_digit_data
 from implementations.problems.least_squares import LeastSquares
+from implementations.problems.logistic import LogisticRegression
+from implementations.problems.logsumexp import LogSumExp
 from implementations.problems.quadratic import Quadratic, random_spd
 
-__all__ = ["Quadratic", "random_spd", "LeastSquares", "load_digit_data"]
+__all__ = ["Quadratic", "random_spd", "LeastSquares", "LogisticRegression", "LogSumExp", "DigitCNN",
+           "DigitCNNObjective", "load_digit_data"]

@@ -1,0 +1,77 @@
+"""Per-iteration run records shared by every solver of this package.
+
+A ``Trace`` holds, for each iteration k and instance b (tensors of shape (K, B); reviewers' list in
+THEORY.md §2): f(x_{k+1}), ‖g_{k+1}‖, ‖P_k − I‖_∞, ‖P_k − I‖_F, the fraction of clipped entries of P_k,
+κ(H_{k+1}) (= κ(B_{k+1}); NaN where not computed), yᵀs, whether −P_k H_k g_k was a descent direction
+(gᵀPHg > 0), whether a safeguard fired, plus f(x_0), ‖g_0‖, the step at which each instance diverged
+(non-finite f or g; −1 if never), the wall-clock seconds elapsed since the start at each iteration,
+function/gradient evaluation counts and the total wall-clock seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import time
+
+import numpy as np
+import torch
+
+FIELDS = ("f", "grad_norm", "p_dev_inf", "p_dev_fro", "clip_fraction", "cond_H", "ys", "descent",
+          "safeguard_fired", "step_length", "line_search_failed", "elapsed")
+
+
+@dataclass
+class Trace:
+    f0: torch.Tensor
+    grad_norm0: torch.Tensor
+    rows: dict[str, list[torch.Tensor]] = field(default_factory=lambda: {name: [] for name in FIELDS})
+    diverged_at: torch.Tensor | None = None
+    evaluations: int = 0
+    wall_time: float = 0.0
+    x: torch.Tensor | None = None
+    H: torch.Tensor | None = None
+    iterates: torch.Tensor | None = None
+
+    started: float = 0.0
+
+    def record(self, **values: torch.Tensor) -> None:
+        values.setdefault("elapsed", torch.tensor(time.perf_counter() - self.started))
+        unknown = set(values) - set(FIELDS)
+        if unknown:
+            raise KeyError(f"unknown trace fields {sorted(unknown)}")
+        batch = self.f0.shape
+        for name in FIELDS:
+            value = values.get(name)
+            if value is None:
+                value = torch.full(batch, float("nan"), dtype=self.f0.dtype, device=self.f0.device)
+            value = torch.as_tensor(value).detach().to(dtype=self.f0.dtype, device=self.f0.device)
+            self.rows[name].append(torch.broadcast_to(value.reshape(-1) if value.numel() > 1 else value, batch).clone())
+
+    def series(self, name: str) -> np.ndarray:
+        """(K, B) numpy array of a recorded field."""
+        if not self.rows[name]:
+            return np.zeros((0,) + tuple(self.f0.shape))
+        return torch.stack(self.rows[name]).cpu().numpy()
+
+    @property
+    def iterations(self) -> int:
+        return len(self.rows["f"])
+
+    def values_with_start(self) -> np.ndarray:
+        """(K + 1, B): f(x_0), f(x_1), …"""
+        return np.concatenate([self.f0.detach().cpu().numpy()[None], self.series("f")], axis=0)
+
+    def grad_norms_with_start(self) -> np.ndarray:
+        return np.concatenate([self.grad_norm0.detach().cpu().numpy()[None], self.series("grad_norm")], axis=0)
+
+
+def iterations_to_tolerance(values: np.ndarray, f_star: np.ndarray | float, tol: float) -> np.ndarray:
+    """First k with (f_k − f*) ≤ tol·(f_0 − f*), per instance (columns of ``values`` (K + 1, B));
+    −1 where never reached."""
+    values = np.asarray(values, dtype=float)
+    gap0 = values[0] - f_star
+    reached = (values - f_star) <= tol * gap0
+    reached &= np.isfinite(values)
+    first = np.where(reached.any(0), reached.argmax(0), -1)
+    return first

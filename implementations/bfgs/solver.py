@@ -1,0 +1,154 @@
+"""BFGS with coordinate-wise step sizes (CWSS): x_{k+1} = x_k − P_k H_k ∇f(x_k), P_k diagonal (THEORY.md §2).
+
+Batched over instances: x (B, d), H (B, d, d). ``cwss_bfgs`` takes a step policy that proposes P_k from
+(k, x_k, g_k, d_k = H_k g_k); a learning policy is also handed f(x_{k+1}) with its graph, so it can update
+itself after every iteration (the paper's online update). H_0 = I/‖g_0‖₂ (a unit first step of length 1,
+chosen here; the paper's H_0 is not stated), then the Shanno–Phua scaling H_0 ← (yᵀs/yᵀy)I before the
+first update (Nocedal & Wright Eq. 6.20). Divergence (non-finite f or g) freezes that instance and is
+recorded in ``Trace.diverged_at``; it never raises.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Protocol
+
+import torch
+
+from implementations.bfgs.diagnostics import Trace
+from implementations.bfgs.update import condition_number, inverse_bfgs_update
+from implementations.validation import as_tensor, check_finite, check_positive_int, check_spd
+
+
+class Objective(Protocol):
+    def value(self, x: torch.Tensor) -> torch.Tensor: ...
+    def gradient(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+class StepPolicy(Protocol):
+    learns: bool
+
+    def propose(self, k: int, x: torch.Tensor, g: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(P_k (B, d), clipped fraction (B,))."""
+
+    def learn(self, f_next: torch.Tensor, f: torch.Tensor, g: torch.Tensor, d: torch.Tensor, P: torch.Tensor) -> None:
+        """Called with f(x_{k+1}) carrying its graph to P_k when ``learns``."""
+
+
+def cwss_step(x: torch.Tensor, g: torch.Tensor, H: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
+    """x⁺ = x − P H g for x, g, P (..., d), H (..., d, d) SPD (validated: shapes, finiteness, SPD)."""
+    x = check_finite("x", as_tensor("x", x))
+    g = check_finite("g", as_tensor("g", g, like=x))
+    P = check_finite("P", as_tensor("P", P, like=x))
+    H = check_spd("H", as_tensor("H", H, like=x))
+    if g.shape != x.shape or P.shape != x.shape or H.shape != x.shape + x.shape[-1:]:
+        raise ValueError(f"shapes do not match: x {tuple(x.shape)}, g {tuple(g.shape)}, P {tuple(P.shape)}, "
+                         f"H {tuple(H.shape)} (need g, P like x and H (..., d, d))")
+    return x - P * (H @ g.unsqueeze(-1)).squeeze(-1)
+
+
+class FixedSteps:
+    """P_k = schedule(k), a tensor broadcastable to (B, d) (constant P, P_k → I, P_k → cI, …)."""
+
+    learns = False
+
+    def __init__(self, schedule: Callable[[int], torch.Tensor] | float) -> None:
+        if callable(schedule):
+            self.schedule = schedule
+        else:
+            constant = torch.as_tensor(schedule, dtype=torch.float64)
+            self.schedule = lambda k: constant
+
+    def propose(self, k, x, g, d):
+        P = torch.broadcast_to(as_tensor("P", self.schedule(k), like=x), x.shape)
+        return P, torch.zeros(x.shape[:-1], dtype=x.dtype, device=x.device)
+
+    def learn(self, f_next, f, g, d, P):  # pragma: no cover - never called (learns is False)
+        raise NotImplementedError
+
+
+def _gradient(objective: Objective, x: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return objective.gradient(x)
+
+
+def cwss_bfgs(objective: Objective, x0, policy: StepPolicy, iterations: int, safeguard: str = "skip",
+              H0: torch.Tensor | None = None, cond_every: int = 1, keep_iterates: bool = False) -> Trace:
+    """Run K = ``iterations`` CWSS-BFGS steps from x0 (B, d) (or (d,), treated as B = 1).
+
+    κ(H_k) is computed every ``cond_every`` iterations (an O(d³) eigendecomposition; NaN otherwise; 0 = never).
+    ``H0``: a fixed SPD initial inverse Hessian (B, d, d), which also disables the Shanno–Phua scaling.
+    """
+    check_positive_int("iterations", iterations)
+    if isinstance(cond_every, bool) or not isinstance(cond_every, int) or cond_every < 0:
+        raise ValueError(f"cond_every must be an int >= 0, got {cond_every!r}")
+    x = check_finite("x0", as_tensor("x0", x0)).detach().clone()
+    if x.dim() == 1:
+        x = x.unsqueeze(0)
+    if x.dim() != 2:
+        raise ValueError(f"x0 must have shape (d,) or (B, d), got {tuple(x.shape)}")
+    batch, dim = x.shape
+    started = time.perf_counter()
+    with torch.no_grad():
+        f = objective.value(x).reshape(batch)
+    g = _gradient(objective, x).reshape(batch, dim)
+    evaluations = 1
+    eye = torch.eye(dim, dtype=x.dtype, device=x.device)
+    if H0 is None:
+        scale = 1.0 / torch.linalg.vector_norm(g, dim=-1).clamp_min(torch.finfo(x.dtype).tiny)
+        H = scale[:, None, None] * eye
+        rescale = True
+    else:
+        H = check_spd("H0", as_tensor("H0", H0, like=x)).expand(batch, dim, dim).clone()
+        rescale = False
+    trace = Trace(f0=f.clone(), grad_norm0=torch.linalg.vector_norm(g, dim=-1), started=started)
+    diverged_at = torch.full((batch,), -1, dtype=torch.long, device=x.device)
+    iterates = [x.clone()] if keep_iterates else None
+    for k in range(iterations):
+        active = diverged_at < 0
+        d = (H @ g.unsqueeze(-1)).squeeze(-1)
+        P, clipped = policy.propose(k, x, g, d)
+        x_next = x - P * d
+        if policy.learns:
+            f_next = objective.value(x_next).reshape(batch)
+            policy.learn(f_next, f, g, d, P)
+            f_next, x_next, P = f_next.detach(), x_next.detach(), P.detach()
+        else:
+            with torch.no_grad():
+                f_next = objective.value(x_next).reshape(batch)
+        g_next = _gradient(objective, x_next).reshape(batch, dim)
+        evaluations += 1
+        finite = torch.isfinite(f_next) & torch.isfinite(g_next).all(-1) & torch.isfinite(x_next).all(-1)
+        newly = active & ~finite
+        diverged_at = torch.where(newly, torch.full_like(diverged_at, k), diverged_at)
+        keep = (diverged_at >= 0).unsqueeze(-1)
+        s = torch.where(keep, torch.zeros_like(x), x_next - x)
+        y = torch.where(keep, torch.zeros_like(g), g_next - g)
+        ys = (y * s).sum(-1)
+        if rescale and k == 0:
+            yy = (y * y).sum(-1)
+            good = (ys > 0) & (yy > 0)
+            gamma = torch.where(good, ys / yy.clamp_min(torch.finfo(x.dtype).tiny), H[:, 0, 0])
+            H = gamma[:, None, None] * eye
+        H, fired = inverse_bfgs_update(H, s, y, safeguard)
+        descent = (g * P * d).sum(-1) > 0
+        dev = (P - 1).abs()
+        cond = condition_number(H) if cond_every and (k + 1) % cond_every == 0 else None
+        x = torch.where(keep, x, x_next)
+        g = torch.where(keep, g, g_next)
+        f = torch.where(keep.squeeze(-1), f, f_next)
+        trace.record(f=torch.where(diverged_at >= 0, torch.full_like(f, float("nan")), f),
+                     grad_norm=torch.linalg.vector_norm(g, dim=-1), p_dev_inf=dev.amax(-1),
+                     p_dev_fro=torch.linalg.vector_norm(dev, dim=-1), clip_fraction=clipped, cond_H=cond,
+                     ys=ys, descent=descent.to(x.dtype), safeguard_fired=fired.to(x.dtype),
+                     step_length=torch.linalg.vector_norm(s, dim=-1))
+        if iterates is not None:
+            iterates.append(x.clone())
+        if not bool((diverged_at < 0).any()):
+            break
+    trace.diverged_at, trace.evaluations = diverged_at, evaluations
+    trace.wall_time = time.perf_counter() - started
+    trace.x, trace.H = x, H
+    if iterates is not None:
+        trace.iterates = torch.stack(iterates)
+    return trace

@@ -1,0 +1,91 @@
+"""The inverse BFGS update with curvature safeguards, batched over a leading dimension.
+
+H⁺ = (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ,  ρ = 1/(yᵀs)   (Nocedal & Wright, Numerical Optimization,
+Eq. 6.17). It satisfies the secant equation H⁺y = s and keeps H⁺ ≻ 0 exactly when yᵀs > 0 (derived,
+THEORY.md §2.2 bfgs.update.secant-spd). Safeguards for yᵀs ≤ 0 (THEORY.md §2.1 D5):
+- ``"skip"``: keep H when yᵀs ≤ ε‖s‖‖y‖ (ε = ``curvature_eps``);
+- ``"damp"``: Powell damping (N&W Procedure 18.2): replace y by r = θy + (1 − θ)Bs, with
+  θ = 1 if sᵀy ≥ 0.2 sᵀBs, else 0.8 sᵀBs / (sᵀBs − sᵀy), B = H⁻¹; then sᵀr ≥ 0.2 sᵀBs > 0;
+- ``"none"``: apply the formula whatever the sign (for experiments; H⁺ is then indefinite when yᵀs < 0).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from implementations.validation import check_finite
+
+SAFEGUARDS = ("skip", "damp", "none")
+
+
+def _matvec(matrix: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
+    return (matrix @ vector.unsqueeze(-1)).squeeze(-1)
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a * b).sum(-1)
+
+
+def inverse_bfgs_formula(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """H⁺ = H − (u (Hy)ᵀ + (Hy) uᵀ) + (1 + yᵀHy/yᵀs) u sᵀ, u = s/(yᵀs): N&W Eq. 6.17 expanded (code).
+
+    Written with u = ρs and the ratio yᵀHy/yᵀs rather than ρ² yᵀHy, which overflows for tiny s and y
+    (‖s‖‖y‖ ≲ 1e-154; a hypothesis property test found s = y ≈ 1e-97). Batched: H (..., d, d), s and y
+    (..., d). No safeguard: yᵀs = 0 gives non-finite entries.
+    """
+    ys = _dot(y, s)
+    hy = _matvec(H, y)
+    u = s / ys.unsqueeze(-1)
+    outer_uhy = u.unsqueeze(-1) * hy.unsqueeze(-2)
+    coeff = (1 + _dot(y, hy) / ys)[..., None, None]
+    updated = H - (outer_uhy + outer_uhy.transpose(-1, -2)) + coeff * u.unsqueeze(-1) * s.unsqueeze(-2)
+    return (updated + updated.transpose(-1, -2)) / 2
+
+
+def powell_damped_y(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(r, damped): Powell's r = θy + (1−θ)Bs with B = H⁻¹ (N&W Procedure 18.2); ``damped`` is θ < 1."""
+    bs = torch.linalg.solve(H, s.unsqueeze(-1)).squeeze(-1)
+    sbs = _dot(s, bs)
+    sy = _dot(s, y)
+    damped = sy < 0.2 * sbs
+    theta = torch.where(damped, 0.8 * sbs / (sbs - sy), torch.ones_like(sy))
+    return theta.unsqueeze(-1) * y + (1 - theta).unsqueeze(-1) * bs, damped
+
+
+def inverse_bfgs_update(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor, safeguard: str = "skip",
+                        curvature_eps: float = 1e-10) -> tuple[torch.Tensor, torch.Tensor]:
+    """(H⁺, fired): the safeguarded inverse BFGS update of H (..., d, d) with step s and gradient change y.
+
+    ``fired`` (...,) is True where the safeguard acted (update skipped, or y damped). With ``"skip"``
+    an instance is skipped when yᵀs ≤ curvature_eps·‖s‖‖y‖ (this includes s = 0 or y = 0).
+    """
+    if safeguard not in SAFEGUARDS:
+        raise ValueError(f"safeguard must be one of {SAFEGUARDS}, got {safeguard!r}")
+    if H.dim() < 2 or H.shape[-1] != H.shape[-2]:
+        raise ValueError(f"H must be a (batch of) square matrices, got shape {tuple(H.shape)}")
+    if s.shape != H.shape[:-1] or y.shape != s.shape:
+        raise ValueError(f"s and y must have shape {tuple(H.shape[:-1])}, got s {tuple(s.shape)}, y {tuple(y.shape)}")
+    for name, tensor in (("H", H), ("s", s), ("y", y)):
+        check_finite(name, tensor)
+    if safeguard == "none":
+        return inverse_bfgs_formula(H, s, y), torch.zeros(s.shape[:-1], dtype=torch.bool, device=s.device)
+    if safeguard == "damp":
+        y, fired = powell_damped_y(H, s, y)
+        usable = _dot(y, s) > 0
+        fired = fired | ~usable
+    else:
+        usable = _dot(y, s) > curvature_eps * torch.linalg.vector_norm(s, dim=-1) * torch.linalg.vector_norm(y, dim=-1)
+        fired = ~usable
+    safe_y = torch.where(usable.unsqueeze(-1), y, s)  # placeholder with yᵀs = ‖s‖² > 0 where skipped
+    safe_y = torch.where((usable | (_dot(s, s) > 0)).unsqueeze(-1), safe_y, torch.ones_like(s))
+    safe_s = torch.where((usable | (_dot(s, s) > 0)).unsqueeze(-1), s, torch.ones_like(s))
+    updated = inverse_bfgs_formula(H, safe_s, safe_y)
+    return torch.where(usable[..., None, None], updated, H), fired
+
+
+def condition_number(H: torch.Tensor) -> torch.Tensor:
+    """κ(H) = λ_max/λ_min of a symmetric (batch of) matrix; inf when λ_min ≤ 0 (not SPD). κ(B) = κ(H⁻¹) = κ(H)."""
+    eig = torch.linalg.eigvalsh(H)
+    lam_min, lam_max = eig[..., 0], eig[..., -1]
+    return torch.where(lam_min > 0, lam_max / lam_min.clamp_min(torch.finfo(H.dtype).tiny),
+                       torch.full_like(lam_min, float("inf")))

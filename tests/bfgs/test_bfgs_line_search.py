@@ -1,0 +1,88 @@
+"""Line searches and line-search BFGS against scipy.optimize as the oracle."""
+
+import numpy as np
+import pytest
+import scipy.optimize as so
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from implementations.bfgs import backtracking_armijo, bfgs_line_search, lbfgs_torch, strong_wolfe
+from implementations.problems.logistic import LogisticRegression
+
+
+class Rosenbrock:
+    def value(self, x):
+        return (1 - x[..., 0]) ** 2 + 100 * (x[..., 1] - x[..., 0] ** 2) ** 2
+
+    def gradient(self, x):
+        return torch.stack([-2 * (1 - x[..., 0]) - 400 * x[..., 0] * (x[..., 1] - x[..., 0] ** 2),
+                            200 * (x[..., 1] - x[..., 0] ** 2)], -1)
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.floats(-2, 2), st.floats(-1, 3))
+def test_strong_wolfe_step_satisfies_both_conditions_like_scipy(a, b):
+    f = Rosenbrock()
+    x = torch.tensor([a, b])
+    g = f.gradient(x)
+    if float(g.norm()) < 1e-8:
+        return
+    p = -g / float(g.norm())
+    result = strong_wolfe(f, x, f.value(x), g, p)
+    scipy_alpha = so.line_search(lambda z: float(f.value(torch.tensor(z))), lambda z: f.gradient(torch.tensor(z)).numpy(),
+                                 x.numpy(), p.numpy(), c1=1e-4, c2=0.9)[0]
+    if scipy_alpha is not None:
+        assert result.success, result.reason
+    if result.success:
+        slope0 = float(g @ p)
+        x_new = x + result.alpha * p
+        assert float(f.value(x_new)) <= float(f.value(x)) + 1e-4 * result.alpha * slope0 + 1e-12
+        assert abs(float(f.gradient(x_new) @ p)) <= 0.9 * abs(slope0) + 1e-12
+
+
+def test_strong_wolfe_accepts_unit_step_when_scipy_does():
+    f = LogisticRegression.random(5, 20, generator=torch.Generator().manual_seed(1))
+    x = torch.zeros(5)
+    g = f.gradient(x)
+    p = -torch.linalg.solve(f.hessian(x), g)
+    ours = strong_wolfe(f, x, f.value(x), g, p)
+    theirs = so.line_search(lambda z: float(f.value(torch.tensor(z))), lambda z: f.gradient(torch.tensor(z)).numpy(),
+                            x.numpy(), p.numpy())[0]
+    assert ours.alpha == theirs == 1.0
+
+
+def test_armijo_backtracks_to_sufficient_decrease_and_reports_non_descent():
+    f = Rosenbrock()
+    x = torch.tensor([-1.2, 1.0])
+    g = f.gradient(x)
+    result = backtracking_armijo(f, x, f.value(x), g, -g)
+    assert result.success and float(result.f) <= float(f.value(x)) - 1e-4 * result.alpha * float(g @ g)
+    failed = backtracking_armijo(f, x, f.value(x), g, g)
+    assert not failed.success and "descent" in failed.reason
+
+
+def test_line_search_rejects_bad_constants():
+    f = Rosenbrock()
+    x = torch.zeros(2)
+    with pytest.raises(ValueError, match="c2"):
+        strong_wolfe(f, x, f.value(x), f.gradient(x), -f.gradient(x), c1=0.5, c2=0.1)
+    with pytest.raises(ValueError, match="c1"):
+        backtracking_armijo(f, x, f.value(x), f.gradient(x), -f.gradient(x), c1=1.5)
+
+
+@pytest.mark.parametrize("line_search", ["armijo", "wolfe"])
+def test_bfgs_with_line_search_reaches_scipy_bfgs_minimum(line_search):
+    problem = LogisticRegression.random(8, 40, reg=1e-2, generator=torch.Generator().manual_seed(2))
+    reference = so.minimize(lambda z: float(problem.value(torch.tensor(z))), np.zeros(8),
+                            jac=lambda z: problem.gradient(torch.tensor(z)).numpy(), method="BFGS", options=dict(gtol=1e-10))
+    trace = bfgs_line_search(problem, torch.zeros(8), 100, line_search, gtol=1e-9)
+    assert float(trace.x[0].sub(torch.tensor(reference.x)).norm()) < 1e-6
+    assert trace.iterations <= 3 * reference.nit + 5
+
+
+def test_lbfgs_baseline_converges_and_counts_evaluations():
+    problem = LogisticRegression.random(8, 40, reg=1e-2, generator=torch.Generator().manual_seed(3))
+    trace = lbfgs_torch(problem, torch.zeros(8), 40)
+    assert trace.series("grad_norm")[-1, 0] < 1e-6
+    assert trace.evaluations >= trace.iterations

@@ -1,0 +1,79 @@
+"""The CWSS-BFGS solver: batching, diagnostics, divergence records, input validation."""
+
+import numpy as np
+import pytest
+import torch
+
+from implementations.bfgs import FixedSteps, HypergradientSteps, cwss_bfgs, cwss_step
+from implementations.problems.logistic import LogisticRegression
+from implementations.problems.quadratic import Quadratic, random_spd
+
+
+def test_cwss_with_unit_steps_converges_on_batched_logistic_regression():
+    problem = LogisticRegression.random(6, 30, reg=1e-2, batch=(4,), generator=torch.Generator().manual_seed(0))
+    trace = cwss_bfgs(problem, torch.zeros(4, 6), FixedSteps(1.0), 40)
+    assert trace.series("grad_norm")[-1].max() < 1e-8
+    assert (trace.diverged_at == -1).all()
+    assert trace.series("descent").shape == (40, 4)
+
+
+def test_batched_run_equals_single_runs():
+    problem = LogisticRegression.random(5, 20, batch=(3,), generator=torch.Generator().manual_seed(1))
+    batched = cwss_bfgs(problem, torch.zeros(3, 5), FixedSteps(0.8), 10)
+    for b in range(3):
+        single = LogisticRegression.create(problem.A[b], problem.labels[b], problem.reg)
+        trace = cwss_bfgs(single, torch.zeros(5), FixedSteps(0.8), 10)
+        assert np.allclose(trace.series("f")[:, 0], batched.series("f")[:, b], rtol=1e-12)
+
+
+def test_diverging_run_is_recorded_not_raised():
+    A = random_spd(3, 10.0, torch.Generator().manual_seed(2))
+    problem = Quadratic.create(A, torch.zeros(3))
+    trace = cwss_bfgs(problem, torch.ones(1, 3), FixedSteps(1e200), 5, H0=torch.eye(3))
+    assert int(trace.diverged_at[0]) >= 0
+    assert np.isnan(trace.series("f")[-1, 0])
+
+
+def test_non_descent_step_is_recorded():
+    problem = Quadratic.create(torch.diag(torch.tensor([1.0, 1.0])), torch.zeros(2))
+    trace = cwss_bfgs(problem, torch.ones(1, 2), FixedSteps(-0.5), 2, H0=torch.eye(2))
+    assert trace.series("descent")[0, 0] == 0.0
+
+
+@pytest.mark.parametrize("safeguard", ["skip", "damp"])
+def test_negative_curvature_fires_the_selected_safeguard_and_keeps_H_spd(safeguard):
+    problem = Quadratic.create(torch.diag(torch.tensor([1.0, -1.0])), torch.zeros(2), require_spd=False)
+    trace = cwss_bfgs(problem, torch.tensor([[0.0, 1.0]]), FixedSteps(0.5), 1, safeguard=safeguard, H0=torch.eye(2))
+    assert trace.series("ys")[0, 0] < 0 and trace.series("safeguard_fired")[0, 0] == 1.0
+    assert float(torch.linalg.eigvalsh(trace.H[0])[0]) > 0
+
+
+def test_hypergradient_keeps_P_in_its_interval_and_converges():
+    problem = LogisticRegression.random(6, 30, generator=torch.Generator().manual_seed(3))
+    policy = HypergradientSteps(beta=0.1, interval=(0.2, 1.8))
+    trace = cwss_bfgs(problem, torch.zeros(6), policy, 40)
+    assert float(policy.P.min()) >= 0.2 and float(policy.P.max()) <= 1.8
+    assert trace.series("grad_norm")[-1, 0] < 1e-6
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(H=torch.tensor([[1.0, 0.0], [0.0, -1.0]])), "positive definite"),
+    (dict(P=torch.ones(3)), "shapes do not match"),
+    (dict(g=torch.tensor([float("inf"), 0.0])), "g contains NaN"),
+    (dict(x=torch.tensor([float("nan"), 0.0])), "x contains NaN"),
+])
+def test_cwss_step_rejects_bad_input(kwargs, message):
+    args = dict(x=torch.zeros(2), g=torch.ones(2), H=torch.eye(2), P=torch.ones(2))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        cwss_step(**args)
+
+
+def test_solver_rejects_bad_arguments():
+    problem = Quadratic.create(torch.eye(2), torch.zeros(2))
+    with pytest.raises(ValueError, match="iterations"):
+        cwss_bfgs(problem, torch.zeros(2), FixedSteps(1.0), 0)
+    with pytest.raises(ValueError, match="x0"):
+        cwss_bfgs(problem, torch.zeros(1, 1, 2), FixedSteps(1.0), 1)
+    with pytest.raises(ValueError, match="H0"):
+        cwss_bfgs(problem, torch.zeros(2), FixedSteps(1.0), 1, H0=-torch.eye(2))
