@@ -1,6 +1,7 @@
 """Command line: ``verify list | run | report | notebooks`` (also ``python -m verify``).
 
-Exit status of ``run``: 0 when no verdict contradicts its expectation and no check errored, 1 otherwise,
+Exit status of ``run``: 0 when no verdict contradicts its expectation (other than the documented findings of
+verify.catalogue) and no check errored, 1 otherwise,
 130 when interrupted (everything finished so far is on disk; re-run with ``--resume``), 2 for bad usage.
 """
 
@@ -21,7 +22,8 @@ def claim_rows(paper: str | None = None) -> list[dict]:
     checks = load_checks()
     return [{"id": s.id, "paper": s.paper, "source": s.source, "check": s.check, "expect": s.expect,
              "status": "implemented" if s.id in checks else "not implemented",
-             "gpu": s.gpu, "slow": s.slow, "reference": s.reference, "statement": s.statement}
+             "gpu": s.gpu, "slow": s.slow, "finding": s.finding, "reference": s.reference,
+             "statement": s.statement}
             for s in CATALOGUE if paper is None or s.paper == paper]
 
 
@@ -30,6 +32,7 @@ def claims_markdown(rows: list[dict]) -> str:
     lines = ["| claim | source | check | expect | status | statement |", "|---|---|---|---|---|---|"]
     for row in rows:
         flags = "".join(f" ({flag})" for flag in ("gpu", "slow") if row[flag])
+        flags += "; **finding**: " + row["finding"] if row["finding"] else ""
         statement = row["statement"].replace("|", "\\|")
         lines.append(f"| `{row['id']}` | {row['source']} | {row['check']} | {row['expect']} | "
                      f"{row['status']}{flags} | {statement} |")
@@ -88,6 +91,8 @@ def _cmd_run(args) -> int:
                 console.print(f"[{index}/{total}] {spec.id} …", style="dim")
             return
         mark = {True: "matches", False: "CONTRADICTS expectation", None: ""}[record["matches"]]
+        if record.get("known_finding"):
+            mark += " (known finding)"
         console.print(f"[{index}/{total}] {spec.id}: {record['verdict']} {mark} ({record['duration_s']:.1f} s)",
                       style=colours[record["matches"]])
         if record.get("error"):
@@ -103,8 +108,10 @@ def _cmd_run(args) -> int:
         return 130
     summary = document["summary"]
     console.print(f"report: {out / 'report.md'}; verdicts {summary['verdicts']}; "
-                  f"contradicting: {summary['contradicting'] or 'none'}")
-    return 1 if summary["contradicting"] else 0
+                  f"contradicting: {summary['contradicting'] or 'none'} "
+                  f"(known findings: {summary['known_findings'] or 'none'}; "
+                  f"unexpected: {summary['unexpected'] or 'none'})")
+    return 1 if summary["unexpected"] else 0
 
 
 def _cmd_report(args) -> int:

@@ -223,6 +223,8 @@ def run_claim(claim: Claim, ctx: Context) -> dict[str, Any]:
         record["traceback"] = traceback.format_exc(limit=12)
     record["verdict"] = verdict
     record["matches"] = matches(claim.spec, verdict)
+    if claim.spec.finding and record["matches"] is not True:
+        record["known_finding"] = claim.spec.finding
     record["duration_s"] = round(time.perf_counter() - started, 3)
     return record
 

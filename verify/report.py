@@ -59,7 +59,9 @@ def _summary(document: dict) -> str:
         + (f", GPU {env['cuda']}" if env.get("cuda") else ""),
         "- verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["verdicts"].items())),
         f"- matching THEORY.md's expectation: {summary['matching']}; contradicting: "
-        + (", ".join(summary["contradicting"]) if summary["contradicting"] else "none"),
+        + (", ".join(summary["contradicting"]) if summary["contradicting"] else "none")
+        + (f" (documented findings: {', '.join(summary.get('known_findings', []))})"
+           if summary.get("known_findings") else ""),
         "",
         "Verdicts: `verified` (holds), `refuted` (counterexample found), `measured` (numbers, no verdict), "
         "`inconclusive`, `diverged`, `error`, `skipped` (needs a GPU), `not-implemented`. Source tags in bold "
@@ -95,6 +97,8 @@ def _claim_section(record: dict) -> str:
              f"*{record.get('statement', '')}*", "",
              f"- source: {_source_label(record)}; reference: {record.get('reference', '')}; check: "
              f"{record.get('check', '')}; expected: {record.get('expect', '')}; time {record.get('duration_s', 0)} s"]
+    if record.get("known_finding"):
+        lines += ["", f"**Finding (THEORY.md's expectation not met):** {record['known_finding']}"]
     if record.get("error"):
         lines += ["", "```", record["error"], record.get("traceback", ""), "```"]
     if evidence.get("notes"):

@@ -103,6 +103,8 @@ def build_document(run: dict[str, Any], records: Iterable[dict[str, Any]]) -> di
             "verdicts": counts,
             "matching": sum(r.get("matches") is True for r in records),
             "contradicting": [r["id"] for r in records if r.get("matches") is False],
+            "known_findings": [r["id"] for r in records if r.get("known_finding")],
+            "unexpected": [r["id"] for r in records if r.get("matches") is False and not r.get("known_finding")],
         },
         "claims": records,
     }

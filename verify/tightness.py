@@ -44,6 +44,11 @@ class Tightness:
 
     @property
     def label(self) -> str:
+        if math.isinf(self.bound) or math.isinf(self.worst):
+            if self.worst == self.bound:
+                return "tight"
+            valid = self.worst < self.bound if self.kind == "upper" else self.worst > self.bound
+            return self.kind if valid else "violated"
         scale = max(abs(self.bound), abs(self.worst), 1e-300)
         gap = (self.bound - self.worst) if self.kind == "upper" else (self.worst - self.bound)
         if gap < -self.rtol * scale:

@@ -44,3 +44,21 @@ def test_python_dash_m_verify_works():
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0
     assert all(r["paper"] == "bfgs" for r in json.loads(result.stdout))
+
+
+def test_documented_finding_keeps_the_contradiction_visible_but_exits_zero(tmp_path, monkeypatch):
+    import dataclasses
+
+    from verify import registry
+
+    spec = dataclasses.replace(BY_ID["cfgd.caputo.power-rule"], finding="found false on purpose")
+    monkeypatch.setitem(registry.BY_ID, spec.id, spec)
+    monkeypatch.setattr(runner, "CATALOGUE", tuple(spec if s.id == spec.id else s for s in CATALOGUE))
+    monkeypatch.setattr(runner, "load_checks",
+                        lambda: {spec.id: Claim(spec, lambda ctx: Evidence(holds=False, counterexample={"k": 1}))})
+    assert cli.main(["run", spec.id, "--out", str(tmp_path), "--device", "cpu"]) == 0
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert document["summary"]["contradicting"] == [spec.id] and document["summary"]["unexpected"] == []
+    assert document["claims"][0]["known_finding"] == "found false on purpose"
+    report = (tmp_path / "report.md").read_text()
+    assert "**CONTRADICTS**" in report and "found false on purpose" in report

@@ -16,6 +16,8 @@ def record(bound, worst, kind="upper", rtol=1e-3):
     (1.0, 1.0, "upper", "tight"), (1.0, 0.9995, "upper", "tight"), (1.0, 0.5, "upper", "upper"),
     (1.0, 1.01, "upper", "violated"), (1.0, 2.0, "lower", "lower"), (1.0, 0.99, "lower", "violated"),
     (-2.0, -2.0, "upper", "tight"), (0.0, 0.0, "upper", "tight"),
+    (float("inf"), 25.0, "upper", "upper"), (25.0, float("inf"), "upper", "violated"),
+    (float("-inf"), 1.0, "lower", "lower"), (float("inf"), float("inf"), "upper", "tight"),
 ])
 def test_tightness_label_matches_definition(bound, worst, kind, label):
     assert record(bound, worst, kind).label == label
