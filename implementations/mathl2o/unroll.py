@@ -1,0 +1,159 @@
+"""The unrolled Math-L2O solver and its training (THEORY.md §3.1; code `main_train_anlys.py`).
+
+Step t = 1..T:  g = ∇F(X_{t−1}),  P_t = model((g, X_{t−1}) per coordinate),  X_t = X_{t−1} − s ⊙ P_t ⊙ g,
+with s_i = step_scale/β_i per instance (the code: 0.9999/λ_max(M_iᵀM_i)) and X₀ = 0. The training loss is
+𝓕(W) = F(X_T) (last step only, summed over instances), minimised by plain SGD with a constant rate η on the
+fixed instance set. The code detaches the model inputs (``detach_inputs=True``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch.utils.checkpoint import checkpoint
+
+from implementations.mathl2o.model import MathL2O
+from implementations.mathl2o.qp import QP
+from implementations.validation import check_positive, check_positive_int
+
+STEP_SCALE = 0.9999
+
+
+@dataclass
+class Rollout:
+    """values: F(X_t) for t = 0..T (graph kept); X: X_T; inputs: the model inputs z_t (N, d, 2), t = 1..T."""
+
+    values: torch.Tensor
+    X: torch.Tensor
+    inputs: list[torch.Tensor] = field(default_factory=list)
+
+
+def _check_unroll_args(model: MathL2O | None, qp: QP, T: int, step_scale: float) -> None:
+    check_positive_int("T", T)
+    check_positive("step_scale", step_scale)
+    if not isinstance(qp, QP):
+        raise TypeError(f"qp must be an implementations.mathl2o.QP, got {type(qp).__name__}")
+    if model is not None and not isinstance(model, MathL2O):
+        raise TypeError(f"model must be a MathL2O, got {type(model).__name__}")
+    if model is not None:
+        weight = model.last
+        if weight.dtype != qp.M.dtype or weight.device != qp.M.device:
+            raise TypeError(f"model ({weight.dtype}, {weight.device}) and qp ({qp.M.dtype}, {qp.M.device}) must "
+                            "share dtype and device; build the model with dtype=/device= or use qp.to(...)")
+
+
+def rollout(model: MathL2O | None, qp: QP, T: int, detach_inputs: bool = True, step_scale: float = STEP_SCALE,
+            keep_inputs: bool = False, checkpoint_steps: bool = False) -> Rollout:
+    """Run T steps; ``model=None`` gives gradient descent (P ≡ 1). Vectorised over instances and coordinates.
+
+    ``checkpoint_steps`` recomputes each step's MLP in the backward pass instead of storing its N·d×H
+    activations (for the Fig. 4a scale, where they would take T·N·d·H floats).
+    """
+    _check_unroll_args(model, qp, T, step_scale)
+    step = (step_scale / qp.beta).unsqueeze(-1)
+    X = qp.zeros()
+    r = qp.residual(X)
+    values, inputs = [0.5 * (r * r).sum()], []
+    for _ in range(T):
+        g = (qp.M.transpose(-1, -2) @ r.unsqueeze(-1)).squeeze(-1)
+        if model is None:
+            P = torch.ones_like(g)
+        else:
+            z = torch.stack((g, X), dim=-1)
+            if detach_inputs:
+                z = z.detach()
+            if keep_inputs:
+                inputs.append(z.detach())
+            P = checkpoint(model, z, use_reentrant=False) if checkpoint_steps else model(z)
+        X = X - step * P * g
+        r = qp.residual(X)
+        values.append(0.5 * (r * r).sum())
+    return Rollout(torch.stack(values), X, inputs)
+
+
+def unroll(model: MathL2O | None, qp: QP, T: int, detach_inputs: bool = True,
+           step_scale: float = STEP_SCALE) -> torch.Tensor:
+    """F(X_t) for t = 0..T, shape (T+1,), differentiable w.r.t. the model's weights."""
+    return rollout(model, qp, T, detach_inputs, step_scale).values
+
+
+@dataclass
+class TrainHistory:
+    """losses[k] = 𝓕(W^k) for k = 0..K (K SGD steps done); grad_norms[k] = ‖∇𝓕(W^k)‖;
+    diverged_at: the first k at which 𝓕(W^k) or its gradient was non-finite (None if never)."""
+
+    losses: list[float]
+    grad_norms: list[float]
+    diverged_at: int | None = None
+
+    @property
+    def gd_loss(self) -> float:
+        """𝓕(W⁰): F(X_T) of gradient descent when the model starts at the deterministic initialisation."""
+        return self.losses[0]
+
+    @property
+    def final_loss(self) -> float:
+        return self.losses[-1]
+
+    def gain(self) -> float:
+        """(F_GD − F_L2O)/F_GD as in the paper's Fig. 5 (−inf after divergence)."""
+        if self.diverged_at is not None:
+            return -math.inf
+        return (self.losses[0] - self.losses[-1]) / self.losses[0]
+
+
+def train(model: MathL2O, qp: QP, T: int, lr: float, iters: int, detach_inputs: bool = True,
+          step_scale: float = STEP_SCALE, checkpoint_steps: bool = False, callback=None) -> TrainHistory:
+    """``iters`` SGD steps W ← W − η∇𝓕(W) on 𝓕 = F(X_T); divergence is recorded, never raised.
+
+    ``callback(k, model, loss, grads)`` is called before each update (for analyses of the iterates).
+    """
+    check_positive("lr", lr)
+    check_positive_int("iters", iters, minimum=0)
+    _check_unroll_args(model, qp, T, step_scale)
+    params = list(model.parameters())
+    losses, grad_norms = [], []
+    for k in range(iters + 1):
+        if k == iters:
+            with torch.no_grad():
+                losses.append(float(rollout(model, qp, T, detach_inputs, step_scale).values[-1]))
+            break
+        loss, grads = loss_and_gradients(model, qp, T, detach_inputs, step_scale, checkpoint_steps)
+        losses.append(float(loss))
+        if not math.isfinite(losses[-1]):
+            return TrainHistory(losses, grad_norms, diverged_at=k)
+        norm = float(torch.sqrt(sum((g * g).sum() for g in grads)))
+        grad_norms.append(norm)
+        if not math.isfinite(norm):
+            return TrainHistory(losses, grad_norms, diverged_at=k)
+        if callback is not None:
+            callback(k, model, loss, grads)
+        sgd_update(params, grads, lr)
+    if not math.isfinite(losses[-1]):
+        return TrainHistory(losses, grad_norms, diverged_at=len(losses) - 1)
+    return TrainHistory(losses, grad_norms)
+
+
+def loss_and_gradients(model: MathL2O, qp: QP, T: int, detach_inputs: bool = True,
+                       step_scale: float = STEP_SCALE, checkpoint_steps: bool = False):
+    """(𝓕(W) detached, ∇_W 𝓕 as a tuple aligned with model.parameters()); one forward and one backward."""
+    loss = rollout(model, qp, T, detach_inputs, step_scale, checkpoint_steps=checkpoint_steps).values[-1]
+    grads = torch.autograd.grad(loss, list(model.parameters()))
+    return loss.detach(), grads
+
+
+def sgd_update(params, grads, lr: float) -> None:
+    """W ← W − η·g in place."""
+    with torch.no_grad():
+        torch._foreach_add_(list(params), list(grads), alpha=-lr)
+
+
+def training_step(model: MathL2O, qp: QP, T: int, lr: float, detach_inputs: bool = True,
+                  step_scale: float = STEP_SCALE, checkpoint_steps: bool = False) -> float:
+    """One SGD iteration (forward, backward, update); returns 𝓕 before the update. No update if non-finite."""
+    loss, grads = loss_and_gradients(model, qp, T, detach_inputs, step_scale, checkpoint_steps)
+    if math.isfinite(float(loss)) and all(bool(torch.isfinite(g).all()) for g in grads):
+        sgd_update(list(model.parameters()), grads, lr)
+    return float(loss)

@@ -1,0 +1,48 @@
+"""α₀, Jacobians, the empirical NTK and the constants adapter of the reconstructed analysis."""
+
+from __future__ import annotations
+
+import torch
+
+from implementations.mathl2o import QP, MathL2O, alpha0, empirical_ntk, jacobian, step_features, unroll
+from implementations.mathl2o.constants import last_layer_terms, ntk_constants, sample_distances
+
+
+def test_alpha0_is_zero_when_there_are_more_coordinates_than_features():
+    qp = QP.random(2, 8, 4, seed=1)
+    assert alpha0(MathL2O(8, e=3.0, depth=2), qp, 4) == 0.0  # N·d = 16 > H = 8
+
+
+def test_step_one_feature_rows_are_on_two_rays_so_alpha0_of_step_one_vanishes():
+    qp = QP.random(2, 4, 3, seed=3)
+    G1 = step_features(MathL2O(64, e=1.0, depth=2), qp, 3, step=1)
+    assert int(torch.linalg.matrix_rank(G1)) <= 2
+
+
+def test_last_layer_jacobian_at_init_equals_the_sum_of_k_t_g_t():
+    qp = QP.random(2, 4, 3, seed=1)
+    model = MathL2O(16, e=3.0, depth=3, seed=1)
+    JL = jacobian(model, qp, 4, "last")
+    total = sum(K @ step_features(model, qp, 4, step=t) for t, K in enumerate(last_layer_terms(model, qp, 4), 1))
+    torch.testing.assert_close(total, JL, rtol=1e-10, atol=1e-14 * float(JL.abs().max()))
+
+
+def test_gradient_equals_jacobian_transpose_residual_and_ntk_is_j_jt():
+    qp = QP.random(2, 4, 3, seed=2)
+    model = MathL2O(8, e=2.0, init="random_last", seed=4)
+    loss = unroll(model, qp, 3)[-1]
+    grad = torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, list(model.parameters()))])
+    with torch.no_grad():
+        from implementations.mathl2o import rollout
+        r = qp.residual(rollout(model, qp, 3).X).reshape(-1)
+    J = jacobian(model, qp, 3)
+    torch.testing.assert_close(grad, J.T @ r)
+    torch.testing.assert_close(empirical_ntk(model, qp, 3), J @ J.T)
+
+
+def test_constants_are_finite_and_ordered():
+    qp = QP.random(2, 4, 3, seed=1)
+    c = ntk_constants(MathL2O(16, e=10.0, depth=2, seed=1), qp, 3, directions=1, rounds=1)
+    assert c.gamma >= c.gamma0 > 0 and c.mu0 >= 0 and c.lipschitz >= 0 and c.loss0 > 0
+    d = sample_distances(10.0, 1.0, count=4)
+    assert d[0] == 1e-3 and abs(d[-1] - 10.0) < 1e-12 and sample_distances(float("inf"), 1.0) == []

@@ -1,0 +1,16 @@
+"""The GPU claim mathl2o.beats-gd.fig4a runs beats_gd_study with checkpointing: its code path at a tiny scale."""
+
+from __future__ import annotations
+
+from verify.claims.mathl2o import _beats_gd_evidence, beats_gd_study
+from verify.registry import Context
+
+
+def test_beats_gd_study_and_evidence_run_at_a_tiny_scale_with_checkpointing(tmp_path):
+    ctx = Context(budget="quick", device="cpu", figure_dir=str(tmp_path), claim_id="mathl2o.beats-gd.fig4a")
+    study = beats_gd_study(ctx, N=2, d=6, b=4, T=5, width=12, runs=[(100.0, 1e-4)], iters=3, checkpoint_steps=True)
+    plain = beats_gd_study(ctx, N=2, d=6, b=4, T=5, width=12, runs=[(100.0, 1e-4)], iters=3)
+    assert study["runs"][0]["losses"] == plain["runs"][0]["losses"]
+    evidence = _beats_gd_evidence(ctx, study, (100.0, 1e-4), 0.5, "tiny", "tiny scale")
+    assert evidence.verdict() in ("verified", "refuted")
+    assert evidence.numbers["gd_loss"] == study["runs"][0]["gd_loss"] and evidence.figures

@@ -1,0 +1,103 @@
+"""Unrolled solver and SGD training: GD equivalence, argument errors, divergence recording, dtypes."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from implementations.mathl2o import QP, MathL2O, rollout, train, training_step, unroll
+from implementations.mathl2o.experiments import ModelSpec, converges, largest_converging_lr, smallest_training_e
+
+
+def _gd_values(qp: QP, T: int) -> list[float]:
+    X, out = qp.zeros(), []
+    for _ in range(T + 1):
+        out.append(float(qp.value(X)))
+        X = X - (0.9999 / qp.beta).unsqueeze(-1) * qp.gradient(X)
+    return out
+
+
+def test_untrained_model_reproduces_gradient_descent_for_dense_and_planar_kernels():
+    qp = QP.random(3, 8, 5, seed=4)
+    for kernel in ("dense", "planar"):
+        values = unroll(MathL2O(24, e=30.0, kernel=kernel), qp, 12)
+        torch.testing.assert_close(values, torch.tensor(_gd_values(qp, 12), dtype=torch.float64), rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(T=0), ValueError, "T must be >= 1"),
+    (dict(T=2.5), TypeError, "T must be an int"),
+    (dict(T=3, step_scale=-1.0), ValueError, "step_scale"),
+])
+def test_unroll_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        unroll(MathL2O(4), QP.random(1, 3, 2), **kwargs)
+
+
+@pytest.mark.parametrize("lr, iters, match", [(0.0, 3, "lr"), (-1e-3, 3, "lr"), (math.nan, 3, "lr"), (1e-3, -1, "iters")])
+def test_train_rejects_bad_learning_rates_and_iteration_counts(lr, iters, match):
+    with pytest.raises(ValueError, match=match):
+        train(MathL2O(4), QP.random(1, 3, 2), 3, lr, iters)
+
+
+def test_divergent_training_is_recorded_not_raised():
+    qp = QP.random(2, 6, 4, seed=1)
+    history = train(MathL2O(12, e=100.0), qp, 4, 1e12, 20)
+    assert history.diverged_at is not None or not converges(history)
+    if history.diverged_at is not None:
+        assert history.gain() == -math.inf
+    assert all(isinstance(x, float) for x in history.losses)
+
+
+def test_training_reduces_the_loss_and_history_is_consistent():
+    qp = QP.random(2, 6, 4, seed=1)
+    history = train(MathL2O(12, e=25.0), qp, 4, 1e-3, 10)
+    assert len(history.losses) == 11 and len(history.grad_norms) == 10
+    assert history.final_loss < history.gd_loss and history.diverged_at is None
+    assert 0 < history.gain() < 1
+
+
+def test_float32_models_keep_their_dtype_and_start_from_the_float64_gd_loss():
+    qp64 = QP.random(2, 8, 6, seed=3)
+    qp32 = qp64.to(dtype=torch.float32)
+    model = MathL2O(16, e=10.0, dtype=torch.float32)
+    loss = training_step(model, qp32, 5, 1e-4)
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert abs(loss - float(unroll(None, qp64, 5)[-1])) <= 1e-5 * loss
+
+
+def test_detaching_inputs_changes_gradients_only_through_the_model_inputs():
+    qp = QP.random(2, 5, 3, seed=2)
+    model = MathL2O(10, e=5.0, init="random_last", kernel="dense", seed=1)
+    grads = []
+    for detach in (True, False):
+        loss = unroll(model, qp, 4, detach_inputs=detach)[-1]
+        grads.append(torch.autograd.grad(loss, list(model.parameters())))
+    assert float(unroll(model, qp, 4, True)[-1]) == float(unroll(model, qp, 4, False)[-1])
+    assert any(not torch.allclose(a, b) for a, b in zip(*grads))
+
+
+def test_checkpointed_rollout_gives_the_same_losses_and_gradients():
+    qp = QP.random(2, 6, 4, seed=5)
+    model = MathL2O(12, e=10.0, init="random_last", seed=2)
+    results = []
+    for flag in (False, True):
+        loss = rollout(model, qp, 5, checkpoint_steps=flag).values[-1]
+        results.append((loss.detach(), torch.autograd.grad(loss, list(model.parameters()))))
+    torch.testing.assert_close(results[0][0], results[1][0])
+    for a, b in zip(results[0][1], results[1][1]):
+        torch.testing.assert_close(a, b)
+
+
+def test_lr_bisection_and_e_scan_return_consistent_brackets():
+    qp = QP.random(2, 4, 3, seed=1)
+    spec = ModelSpec(8, 10.0, 3, seed=1)
+    found = largest_converging_lr(spec, qp, 3, 5, low=1e-6, high=1e6, steps=6)
+    assert found["bracket"][0] <= found["bracket"][1]
+    assert math.isnan(found["lr"]) or found["lr"] == found["bracket"][0]
+    scan = smallest_training_e(spec, qp, 3, 1e-3, 5, [1.0, 100.0], min_gain=1e-9)
+    assert scan["e"] in (1.0, 100.0) or math.isnan(scan["e"])
+    with pytest.raises(ValueError, match="low < high"):
+        largest_converging_lr(spec, qp, 3, 5, low=1.0, high=0.5)
