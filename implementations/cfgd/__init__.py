@@ -16,6 +16,19 @@ _EXPORTS = {
     "at_cfgd": "implementations.cfgd.quadratic",
     "hutchinson_diagonal": "implementations.cfgd.hutchinson",
     "caputo_gradient": "implementations.cfgd.caputo",
+    "authors_caputo_direction": "implementations.cfgd.caputo",
+    "cfgd": "implementations.cfgd.optimizers",
+    "FixedStep": "implementations.cfgd.optimizers",
+    "ExactLineSearch": "implementations.cfgd.optimizers",
+    "LookaheadGridSearch": "implementations.cfgd.optimizers",
+    "L2OCFGD": "implementations.cfgd.l2o",
+    "LSTMOptimizer": "implementations.cfgd.l2o",
+    "meta_train": "implementations.cfgd.meta_train",
+    "paper_config": "implementations.cfgd.meta_train",
+    "reduced_config": "implementations.cfgd.meta_train",
+    "save_checkpoint": "implementations.cfgd.meta_train",
+    "load_checkpoint": "implementations.cfgd.meta_train",
+    "grid_search_static": "implementations.cfgd.meta_train",
 }
 __all__ = sorted([*_EXPORTS, "gauss_jacobi"])
 

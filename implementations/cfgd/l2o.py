@@ -1,0 +1,126 @@
+"""L2O-CFGD (THEORY.md §1.4; paper §3, the authors' fl2o/l2o.py) and the black-box LSTM optimizer baseline.
+
+A coordinate-wise network shared across coordinates: two stacked LSTM cells (hidden 40), a linear head.
+Inputs per coordinate (detached): the gradient with Andrychowicz et al. (2016) preprocessing (p = 10) and the
+time encoding t/T. L2O-CFGD heads: α = sigmoid(o₀) (clamped into [α_min, 1 − α_min] so the Gauss–Jacobi rule
+exists), β = o₁, c = o₂ (an absolute terminal). The step x ← x − η D f(x; α, β, c) uses the scaled Caputo
+gradient; η comes from a step-size rule (not learned). The black-box baseline outputs the update itself:
+x ← x + scale · o₀.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.func import grad
+
+from implementations.cfgd.caputo import caputo_gradient
+
+LSTMState = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def preprocess_gradient(gradient: torch.Tensor, p: float = 10.0) -> torch.Tensor:
+    """Andrychowicz et al. (2016), App. A: (log|g|/p, sign g) if |g| ≥ e^(−p), else (−1, e^p g); shape (d, 2)."""
+    if p <= 0:
+        raise ValueError(f"p must be positive, got {p}")
+    large = gradient.abs() >= math.exp(-p)
+    magnitude = torch.where(large, torch.log(gradient.abs().clamp_min(1e-300)) / p, -torch.ones_like(gradient))
+    direction = torch.where(large, torch.sign(gradient), math.exp(p) * gradient)
+    return torch.stack([magnitude, direction], dim=-1)
+
+
+class CoordinateLSTM(nn.Module):
+    """Two stacked LSTMCells (in_dim → hidden → hidden) and a linear head (hidden → out_dim), applied to the
+    d coordinates as a batch. Head: Xavier-uniform weight, zero bias (as in the code)."""
+
+    def __init__(self, in_dim: int, hidden: int, out_dim: int):
+        super().__init__()
+        self.hidden = hidden
+        self.cell1 = nn.LSTMCell(in_dim, hidden)
+        self.cell2 = nn.LSTMCell(hidden, hidden)
+        self.head = nn.Linear(hidden, out_dim)
+        nn.init.xavier_uniform_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def initial_state(self, d: int, like: torch.Tensor) -> LSTMState:
+        weight = self.head.weight
+        zeros = torch.zeros(d, self.hidden, dtype=weight.dtype, device=weight.device)
+        return (zeros, zeros.clone(), zeros.clone(), zeros.clone())
+
+    def forward(self, inputs: torch.Tensor, state: LSTMState) -> tuple[torch.Tensor, LSTMState]:
+        h1, c1 = self.cell1(inputs, (state[0], state[1]))
+        h2, c2 = self.cell2(h1, (state[2], state[3]))
+        return self.head(h2), (h1, c1, h2, c2)
+
+
+def detach_state(state: LSTMState) -> LSTMState:
+    return tuple(s.detach() for s in state)  # type: ignore[return-value]
+
+
+@dataclass
+class StepRecord:
+    """What one optimizer step produced (per coordinate, detached): the hyperparameters (None for the
+    black-box baseline), the step size and the update."""
+
+    alpha: torch.Tensor | None
+    beta: torch.Tensor | None
+    c: torch.Tensor | None
+    eta: float
+
+
+def _features(f, x: torch.Tensor, t: int, horizon: int, p: float, dtype) -> torch.Tensor:
+    gradient = grad(f)(x.detach())
+    time_code = torch.full_like(gradient, t / horizon)
+    return torch.cat([preprocess_gradient(gradient, p), time_code.unsqueeze(-1)], dim=-1).to(dtype)
+
+
+class L2OCFGD(nn.Module):
+    """The learned CFGD optimizer: per coordinate and step, (α, β, c) = heads(LSTM(features))."""
+
+    def __init__(self, hidden: int = 40, preprocessing: float = 10.0, alpha_min: float = 1e-4, nodes: int = 1,
+                 hessian: str = "exact", probes: int = 3):
+        super().__init__()
+        if not 0 < alpha_min < 0.5:
+            raise ValueError(f"alpha_min must lie in (0, 0.5), got {alpha_min}")
+        self.net = CoordinateLSTM(3, hidden, 3)
+        self.preprocessing = preprocessing
+        self.alpha_min = alpha_min
+        self.nodes, self.hessian, self.probes = nodes, hessian, probes
+
+    def heads(self, outputs: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """α = sigmoid(o₀) clamped to [α_min, 1 − α_min], β = o₁, c = o₂ (in x's dtype)."""
+        outputs = outputs.to(like.dtype)
+        alpha = torch.sigmoid(outputs[:, 0]).clamp(self.alpha_min, 1 - self.alpha_min)
+        return alpha, outputs[:, 1], outputs[:, 2]
+
+    def step(self, f: Callable, x: torch.Tensor, t: int, horizon: int, state: LSTMState, step_size,
+             generator: torch.Generator | None = None) -> tuple[torch.Tensor, LSTMState, StepRecord]:
+        """x⁺ = x − η D f(x; α, β, c); differentiable in the network's parameters through α, β, c."""
+        features = _features(f, x, t, horizon, self.preprocessing, self.net.head.weight.dtype)
+        outputs, state = self.net(features, state)
+        alpha, beta, c = self.heads(outputs, x)
+        direction = caputo_gradient(f, x, alpha, beta, c, nodes=self.nodes, hessian=self.hessian,
+                                    probes=self.probes, generator=generator)
+        eta = step_size(f, x, direction).detach()
+        record = StepRecord(alpha.detach(), beta.detach(), c.detach(), float(eta))
+        return x - eta * direction, state, record
+
+
+class LSTMOptimizer(nn.Module):
+    """Black-box L2O baseline (Andrychowicz et al. 2016): the update is the network's output, x⁺ = x + scale·o₀."""
+
+    def __init__(self, hidden: int = 40, preprocessing: float = 10.0, scale: float = 0.1):
+        super().__init__()
+        self.net = CoordinateLSTM(3, hidden, 1)
+        self.preprocessing = preprocessing
+        self.scale = scale
+
+    def step(self, f: Callable, x: torch.Tensor, t: int, horizon: int, state: LSTMState, step_size=None,
+             generator: torch.Generator | None = None) -> tuple[torch.Tensor, LSTMState, StepRecord]:
+        features = _features(f, x, t, horizon, self.preprocessing, self.net.head.weight.dtype)
+        outputs, state = self.net(features, state)
+        return x + self.scale * outputs[:, 0].to(x.dtype), state, StepRecord(None, None, None, self.scale)

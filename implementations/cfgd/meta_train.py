@@ -1,0 +1,260 @@
+"""Meta-training of L2O-CFGD and the LSTM baseline by truncated BPTT, evaluation roll-outs, checkpoints, and
+the static-hyperparameter grid-search baselines (THEORY.md §1.4; the authors' fl2o/training.py).
+
+Meta-training: for each run, draw a fresh problem and x⁰; every ``unroll`` steps the meta-loss
+log Σ_{t in unroll} f(x^(t+1)) is back-propagated, one Adam step is taken, and x and the LSTM states are
+detached. Configurations: ``paper_config(task)`` (the paper's scale) and ``reduced_config(task)`` (minutes on
+one CPU core). Everything runs in the config's dtype (float64 by default).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Callable
+
+import torch
+
+from implementations.cfgd.l2o import L2OCFGD, LSTMOptimizer, StepRecord, detach_state
+from implementations.cfgd.optimizers import (ExactLineSearch, FixedStep, LookaheadGridSearch, cfgd,
+                                             random_initial_terminals)
+from implementations.problems.hfunctions import H_FUNCTIONS, hfunction_regression
+from implementations.problems.least_squares import LeastSquares
+from implementations.problems.mlp_classifier import digit_classifier
+from implementations.validation import check_positive_int
+
+TASKS = ("least-squares", *H_FUNCTIONS, "classifier")
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """A family of optimizees. least-squares: f = ½‖Wᵀx − y‖², W_ij ~ N(0,1)/m, x⁰ = 0, exact line search.
+    h1/h2/h3: 1–hidden–1 tanh MLP on n points, default init, look-ahead grid search. classifier: 64–hidden–10
+    ReLU MLP on n digits, fixed η = 0.1. ``iterations``: optimisation steps per run."""
+
+    name: str = "least-squares"
+    d: int = 100
+    m: int = 100
+    n: int = 100
+    hidden: int = 50
+    iterations: int = 800
+
+    def __post_init__(self) -> None:
+        if self.name not in TASKS:
+            raise ValueError(f"task name must be one of {TASKS}, got {self.name!r}")
+        for key in ("d", "m", "n", "hidden", "iterations"):
+            check_positive_int(key, getattr(self, key))
+
+    def make(self, generator: torch.Generator, dtype: torch.dtype = torch.float64) -> tuple[Callable, torch.Tensor]:
+        """A fresh problem f and its starting point x⁰."""
+        if self.name == "least-squares":
+            problem = LeastSquares.random_cfgd(self.d, self.m, generator, dtype)
+            return problem.value, torch.zeros(self.d, dtype=dtype)
+        if self.name == "classifier":
+            seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+            problem = digit_classifier(self.n, self.hidden, seed=seed, dtype=dtype)
+        else:
+            problem = hfunction_regression(self.name, self.n, self.hidden, generator, dtype)
+        return problem, problem.initial_point(generator)
+
+    def step_size(self):
+        if self.name == "least-squares":
+            return ExactLineSearch()
+        if self.name == "classifier":
+            return FixedStep(0.1)
+        return LookaheadGridSearch()
+
+
+@dataclass(frozen=True)
+class MetaTrainConfig:
+    """Meta-training set-up. kind: "cfgd" (L2O-CFGD) or "lstm" (black-box baseline)."""
+
+    task: TaskConfig = field(default_factory=TaskConfig)
+    kind: str = "cfgd"
+    runs: int = 2000
+    unroll: int = 20
+    lr: float = 1e-3
+    hidden: int = 40
+    nodes: int = 1
+    hessian: str = "hutchinson"
+    probes: int = 3
+    seed: int = 0
+    dtype: str = "float64"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("cfgd", "lstm"):
+            raise ValueError(f"kind must be 'cfgd' or 'lstm', got {self.kind!r}")
+        for key in ("runs", "unroll", "hidden", "nodes", "probes"):
+            check_positive_int(key, getattr(self, key))
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "MetaTrainConfig":
+        data = dict(data)
+        data["task"] = TaskConfig(**data["task"])
+        return cls(**data)
+
+
+def paper_config(task: str = "least-squares", kind: str = "cfgd") -> MetaTrainConfig:
+    """The paper's scale (THEORY.md §1.4): least squares d = m = 100, 2000 runs, unroll 20, 800 iterations,
+    lr 1e-3; H-functions 1–50–1 on 100 points, 1200 runs, unroll 40, 600 iterations, lr 3e-4; 3 probes."""
+    if task == "least-squares":
+        return MetaTrainConfig(TaskConfig(task, d=100, m=100, iterations=800), kind, runs=2000, unroll=20, lr=1e-3)
+    if task == "classifier":
+        return MetaTrainConfig(TaskConfig(task, n=1797, hidden=20, iterations=400), kind, runs=200, unroll=20, lr=1e-3)
+    return MetaTrainConfig(TaskConfig(task, n=100, hidden=50, iterations=600), kind, runs=1200, unroll=40, lr=3e-4)
+
+
+def reduced_config(task: str = "least-squares", kind: str = "cfgd") -> MetaTrainConfig:
+    """A scale that meta-trains in about a minute on one CPU core: least squares d = m = 20, 40 runs of 100
+    iterations; H-functions with the paper's 1–50–1 network on 100 points, 30 runs of 60 iterations; exact
+    ∂²_jj (exact and ~10× cheaper than 3 probes, see implementations.cfgd.caputo) instead of Hutchinson;
+    meta-lr 3e-3."""
+    if task == "least-squares":
+        return MetaTrainConfig(TaskConfig(task, d=20, m=20, iterations=100), kind, runs=40, unroll=20, lr=3e-3,
+                               hessian="exact")
+    if task == "classifier":
+        return MetaTrainConfig(TaskConfig(task, n=128, hidden=20, iterations=40), kind, runs=4, unroll=20,
+                               lr=3e-3, hessian="exact")
+    return MetaTrainConfig(TaskConfig(task, n=100, hidden=50, iterations=60), kind, runs=30, unroll=20, lr=3e-3,
+                           hessian="exact")
+
+
+def build_model(config: MetaTrainConfig) -> torch.nn.Module:
+    if config.kind == "cfgd":
+        model = L2OCFGD(config.hidden, nodes=config.nodes, hessian=config.hessian, probes=config.probes)
+    else:
+        model = LSTMOptimizer(config.hidden)
+    return model.to(getattr(torch, config.dtype))
+
+
+@dataclass
+class Rollout:
+    """losses[t] = f(x^(t)), t = 0..T (truncated at divergence); records[t]: the step-t hyperparameters."""
+
+    losses: list[float]
+    records: list[StepRecord]
+    diverged_at: int | None = None
+
+    @property
+    def summed_loss(self) -> float:
+        return float(sum(self.losses))
+
+
+def rollout(model: torch.nn.Module, f: Callable, x0: torch.Tensor, iterations: int, step_size,
+            unroll: int | None = None, meta_optimizer: torch.optim.Optimizer | None = None,
+            generator: torch.Generator | None = None, keep_records: bool = False, blowup: float = 1e12) -> Rollout:
+    """Run ``model`` on f from x⁰ for ``iterations`` steps. With a meta_optimizer, every ``unroll`` steps take
+    one Adam step on log Σ f(x^(t+1)) (truncated BPTT) and detach; without one, run under no meta-graph."""
+    check_positive_int("iterations", iterations)
+    training = meta_optimizer is not None
+    unroll = unroll or iterations
+    x = x0.detach().clone()
+    state = model.net.initial_state(x.shape[0], x)
+    losses = [float(f(x))]
+    limit = blowup * max(1.0, abs(losses[0]))
+    records: list[StepRecord] = []
+    window: list[torch.Tensor] = []
+    for t in range(iterations):
+        with torch.set_grad_enabled(training):
+            x, state, record = model.step(f, x, t, iterations, state, step_size, generator)
+            loss = f(x)
+        value = float(loss.detach())
+        if not math.isfinite(value) or abs(value) > limit:
+            return Rollout(losses, records, diverged_at=t + 1)
+        losses.append(value)
+        if keep_records:
+            records.append(record)
+        if training:
+            window.append(loss)
+            if len(window) == unroll or t == iterations - 1:
+                meta_optimizer.zero_grad()
+                torch.log(torch.stack(window).sum()).backward()
+                meta_optimizer.step()
+                window = []
+                x, state = x.detach(), detach_state(state)
+        else:
+            x, state = x.detach(), detach_state(state)
+    return Rollout(losses, records)
+
+
+def meta_train(config: MetaTrainConfig, log_every: int = 0) -> tuple[torch.nn.Module, dict]:
+    """Meta-train a fresh model per ``config``; returns it and a log of per-run summed losses."""
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    dtype = getattr(torch, config.dtype)
+    model = build_model(config)
+    meta_optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    step_size = config.task.step_size()
+    log = {"summed_loss": [], "final_loss": [], "diverged": []}
+    for run in range(config.runs):
+        f, x0 = config.task.make(generator, dtype)
+        result = rollout(model, f, x0, config.task.iterations, step_size, config.unroll, meta_optimizer, generator)
+        log["summed_loss"].append(result.summed_loss)
+        log["final_loss"].append(result.losses[-1])
+        log["diverged"].append(result.diverged_at)
+        if log_every and (run + 1) % log_every == 0:
+            print(f"run {run + 1}/{config.runs}: summed loss {result.summed_loss:.4g}")
+    return model, log
+
+
+def save_checkpoint(path: str, model: torch.nn.Module, config: MetaTrainConfig, log: dict | None = None) -> None:
+    """torch.save of {state_dict, config (plain dict), log}."""
+    torch.save({"state_dict": model.state_dict(), "config": config.as_dict(), "log": log or {}}, path)
+
+
+def load_checkpoint(path: str) -> tuple[torch.nn.Module, MetaTrainConfig, dict]:
+    """The model rebuilt from the checkpoint's config with its weights, the config and the log."""
+    data = torch.load(path, weights_only=False)
+    config = MetaTrainConfig.from_dict(data["config"])
+    model = build_model(config)
+    model.load_state_dict(data["state_dict"])
+    return model, config, data["log"]
+
+
+# ---- static baselines -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StaticGrid:
+    """Grids for the static baselines. NA: α × β × c; AT: L × α × β (initial terminals x⁰ + N(0, I))."""
+
+    alphas: tuple[float, ...] = (0.1, 0.2, 0.6, 0.95)
+    betas: tuple[float, ...] = (-5.0, -1.0, 0.0, 0.3)
+    terminals: tuple[float, ...] = (-5.0, -0.5, 0.0, 1.0)
+    histories: tuple[int, ...] = (1, 4)
+
+    def configurations(self, variant: str) -> list[dict]:
+        if variant == "NA":
+            return [dict(alpha=a, beta=b, c=c) for a, b, c in itertools.product(self.alphas, self.betas, self.terminals)]
+        if variant == "AT":
+            return [dict(history=h, alpha=a, beta=b) for h, a, b in itertools.product(self.histories, self.alphas, self.betas)]
+        raise ValueError(f"variant must be 'NA' or 'AT', got {variant!r}")
+
+
+def run_static(task: TaskConfig, f: Callable, x0: torch.Tensor, variant: str, params: dict,
+               generator: torch.Generator, hessian: str = "exact", probes: int = 5):
+    """One NA/AT-CFGD run with fixed hyperparameters (the code uses 5 probes for the static baselines)."""
+    terminals = None
+    if variant == "AT":
+        terminals = random_initial_terminals(params["history"], x0, generator)
+    return cfgd(f, x0, task.iterations, params["alpha"], params["beta"], params.get("c"), variant, terminals,
+                task.step_size(), hessian=hessian, probes=probes, generator=generator)
+
+
+def grid_search_static(task: TaskConfig, problems: list[tuple[Callable, torch.Tensor]], variant: str,
+                       grid: StaticGrid, seed: int = 0, hessian: str = "exact") -> tuple[dict, list[dict]]:
+    """The configuration with the lowest mean summed loss over ``problems`` (a diverged run counts as +inf);
+    returns (best, table of every configuration's mean summed loss)."""
+    table = []
+    for params in grid.configurations(variant):
+        generator = torch.Generator().manual_seed(seed)
+        sums = []
+        for f, x0 in problems:
+            run = run_static(task, f, x0, variant, params, generator, hessian)
+            sums.append(math.inf if run.diverged_at is not None else run.summed_loss)
+        table.append({**params, "mean_summed_loss": float(sum(sums) / len(sums))})
+    best = min(table, key=lambda row: row["mean_summed_loss"])
+    return best, table

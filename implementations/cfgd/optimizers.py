@@ -1,0 +1,161 @@
+"""NA- and AT-CFGD for any objective of a flat vector, with the step-size rules the paper uses
+(THEORY.md §1.4): exact line search (quadratics), a look-ahead grid search (H-functions), a fixed η (MLP).
+
+NA-CFGD: fixed terminal c.  AT-CFGD: c^(t) = x^(t−L), with L given initial terminals for t < L (the authors'
+code keeps a queue of L past iterates seeded with random initial points).
+Update: x^(t+1) = x^(t) − η_t D f(x^(t)), D the scaled Caputo gradient (implementations.cfgd.caputo).
+A run whose loss turns non-finite (or grows by more than ``blowup``×) stops and records ``diverged_at``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import torch
+from torch.func import grad, jvp, vmap
+
+from implementations.cfgd.caputo import caputo_gradient
+from implementations.validation import as_tensor, check_finite, check_positive, check_positive_int
+
+Objective = Callable[[torch.Tensor], torch.Tensor]
+
+
+class StepSize(Protocol):
+    def __call__(self, f: Objective, x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class FixedStep:
+    """η_t = eta (the authors' rule on the MLP classifier, η = 0.1)."""
+
+    eta: float
+
+    def __post_init__(self) -> None:
+        check_positive("eta", self.eta)
+
+    def __call__(self, f: Objective, x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(self.eta, dtype=x.dtype, device=x.device)
+
+
+@dataclass(frozen=True)
+class ExactLineSearch:
+    """η = ∇f(x)ᵀd / dᵀ∇²f(x)d, the exact minimiser of f(x − ηd) when f is quadratic (the authors'
+    get_optimal_lr, without their +1e-6 in the denominator); dᵀ∇²f d by one jvp of ∇f. Returns 0 when
+    dᵀ∇²f d ≤ 0 (no minimiser along d). The step is computed on detached x and d (as in the code)."""
+
+    def __call__(self, f: Objective, x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+        x, direction = x.detach(), direction.detach()
+        gradient, curvature_dir = jvp(grad(f), (x,), (direction,))
+        curvature = (direction * curvature_dir).sum()
+        slope = (gradient * direction).sum()
+        return torch.where(curvature > 0, slope / curvature.clamp_min(torch.finfo(x.dtype).tiny),
+                           torch.zeros_like(slope))
+
+
+def authors_lookahead_grid() -> tuple[float, ...]:
+    """The code's default grid: t·10^(−l), t ∈ {1/4, 1/2, 3/4, 1}, l = 1..7 (28 values, at most 0.1)."""
+    return tuple(t * 10.0 ** (-l) for t in (0.25, 0.5, 0.75, 1.0) for l in range(1, 8))
+
+
+@dataclass(frozen=True)
+class LookaheadGridSearch:
+    """η = argmin_{η ∈ grid} f(x − ηd) (one-step look-ahead; all grid points evaluated in one vmap).
+    The code applies it to the hidden layer and an exact line search to the (quadratic) output layer of the
+    H-function MLP; here one η for all coordinates (documented simplification)."""
+
+    grid: tuple[float, ...] = field(default_factory=authors_lookahead_grid)
+
+    def __post_init__(self) -> None:
+        if len(self.grid) == 0:
+            raise ValueError("grid must contain at least one step size")
+        for eta in self.grid:
+            check_positive("grid entry", eta)
+
+    def __call__(self, f: Objective, x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+        x, direction = x.detach(), direction.detach()
+        etas = torch.tensor(self.grid, dtype=x.dtype, device=x.device)
+        values = vmap(f)(x - etas.unsqueeze(-1) * direction)
+        values = torch.where(torch.isfinite(values), values, torch.full_like(values, math.inf))
+        return etas[torch.argmin(values)]
+
+
+@dataclass
+class CFGDHistory:
+    """losses[t] = f(x^(t)) for t = 0..T (shorter if the run diverged), the final x, the step sizes used."""
+
+    losses: list[float]
+    x: torch.Tensor
+    step_sizes: list[float]
+    diverged_at: int | None = None
+
+    @property
+    def summed_loss(self) -> float:
+        return float(sum(self.losses))
+
+
+class TerminalSchedule:
+    """c^(t): constant (NA) or the iterate L steps back (AT), seeded with L initial terminals."""
+
+    def __init__(self, variant: str, x0: torch.Tensor, c=None, initial_terminals: torch.Tensor | None = None):
+        if variant not in ("NA", "AT"):
+            raise ValueError(f"variant must be 'NA' or 'AT', got {variant!r}")
+        self.variant = variant
+        if variant == "NA":
+            self.c = check_finite("c", as_tensor("c", 0.0 if c is None else c, like=x0))
+            self.queue: list[torch.Tensor] = []
+        else:
+            if initial_terminals is None or initial_terminals.dim() != 2 or initial_terminals.shape[1] != x0.shape[0]:
+                raise ValueError("AT-CFGD needs initial_terminals of shape (L, d) with L >= 1")
+            check_finite("initial_terminals", initial_terminals)
+            self.queue = [t.to(x0) for t in initial_terminals]
+
+    def current(self) -> torch.Tensor:
+        return self.c if self.variant == "NA" else self.queue[0]
+
+    def advance(self, x: torch.Tensor) -> None:
+        if self.variant == "AT":
+            self.queue.pop(0)
+            self.queue.append(x.detach().clone())
+
+
+def random_initial_terminals(history: int, x0: torch.Tensor, generator: torch.Generator | None = None,
+                             scale: float = 1.0) -> torch.Tensor:
+    """L random initial terminals x0 + scale·N(0, I) (the code seeds AT-CFGD with random points)."""
+    check_positive_int("history", history)
+    noise = torch.randn(history, x0.shape[0], generator=generator, dtype=x0.dtype).to(x0.device)
+    return x0.detach() + scale * noise
+
+
+def cfgd(f: Objective, x0: torch.Tensor, steps: int, alpha, beta=0.0, c=None, variant: str = "NA",
+         initial_terminals: torch.Tensor | None = None, step_size: StepSize | None = None, nodes: int = 1,
+         hessian: str = "exact", probes: int = 5, generator: torch.Generator | None = None,
+         blowup: float = 1e12) -> CFGDHistory:
+    """Run NA-CFGD (fixed c) or AT-CFGD (c^(t) = x^(t−L)) for ``steps`` steps from x0 (paper §2–3, THEORY.md
+    §1.4). α, β, c: scalars or per-coordinate tensors (held fixed: the static baselines). ``probes``
+    defaults to 5, the code's count for the static baselines. Stops at the first non-finite loss or loss
+    above ``blowup`` × max(1, f(x0)) and records diverged_at = that step."""
+    check_positive_int("steps", steps)
+    check_positive("blowup", blowup)
+    if not isinstance(x0, torch.Tensor) or x0.dim() != 1:
+        raise ValueError("x0 must be a flat tensor of shape (d,)")
+    check_finite("x0", x0)
+    step_size = step_size or ExactLineSearch()
+    terminals = TerminalSchedule(variant, x0, c, initial_terminals)
+    x = x0.detach().clone()
+    losses = [float(f(x))]
+    limit = blowup * max(1.0, abs(losses[0]))
+    etas: list[float] = []
+    for t in range(steps):
+        direction = caputo_gradient(f, x, alpha, beta, terminals.current(), nodes=nodes, hessian=hessian,
+                                    probes=probes, generator=generator)
+        eta = step_size(f, x, direction)
+        terminals.advance(x)
+        x = x - eta * direction
+        loss = float(f(x))
+        etas.append(float(eta))
+        if not math.isfinite(loss) or abs(loss) > limit or not bool(torch.isfinite(x).all()):
+            return CFGDHistory(losses, x, etas, diverged_at=t + 1)
+        losses.append(loss)
+    return CFGDHistory(losses, x, etas)

@@ -1,0 +1,160 @@
+"""Tests of NA/AT-CFGD for any objective, step-size rules, L2O-CFGD, the LSTM baseline, meta-training,
+checkpoints and the static grid search (implementations.cfgd.optimizers / l2o / meta_train)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from implementations.cfgd.l2o import L2OCFGD, LSTMOptimizer, preprocess_gradient
+from implementations.cfgd.meta_train import (MetaTrainConfig, StaticGrid, TaskConfig, grid_search_static,
+                                             load_checkpoint, meta_train, rollout, save_checkpoint)
+from implementations.cfgd.optimizers import (ExactLineSearch, FixedStep, LookaheadGridSearch, cfgd,
+                                             random_initial_terminals)
+from implementations.cfgd.quadratic import at_cfgd, na_cfgd
+from implementations.problems.least_squares import LeastSquares
+
+
+def spd_problem(seed: int, d: int = 4):
+    gen = torch.Generator().manual_seed(seed)
+    M = torch.randn(d, d, generator=gen, dtype=torch.float64)
+    A = M @ M.T / d + torch.eye(d, dtype=torch.float64)
+    b = torch.randn(d, generator=gen, dtype=torch.float64)
+    return A, b, (lambda v: 0.5 * v @ A @ v + b @ v), torch.randn(d, generator=gen, dtype=torch.float64)
+
+
+@settings(deadline=None, max_examples=10)
+@given(seed=st.integers(0, 1000), alpha=st.floats(0.05, 0.95), beta=st.floats(-0.5, 0.5))
+def test_na_cfgd_on_a_quadratic_equals_the_closed_form_iteration(seed, alpha, beta):
+    """General-objective NA-CFGD (quadrature + nested jvp) with fixed η reproduces na_cfgd (closed form)."""
+    A, b, f, x0 = spd_problem(seed)
+    ours = cfgd(f, x0, 6, alpha, beta, 0.7, "NA", step_size=FixedStep(0.1))
+    closed = na_cfgd(A, b, x0, alpha, beta, 0.7, lr=0.1, steps=6)
+    assert abs(ours.losses[-1] - f(closed.final).item()) <= 1e-10 * (1 + abs(ours.losses[-1]))
+
+
+def test_at_cfgd_uses_the_iterate_lag_steps_back():
+    """AT-CFGD with L initial terminals all equal to x⁰ equals at_cfgd(lag=L) (c^(t) = x^(t−L), x^(<0) := x⁰)."""
+    A, b, f, x0 = spd_problem(5)
+    for lag in (1, 3):
+        ours = cfgd(f, x0, 7, 0.4, 0.2, variant="AT", initial_terminals=x0.repeat(lag, 1), step_size=FixedStep(0.1))
+        closed = at_cfgd(A, b, x0, 0.4, 0.2, lr=0.1, steps=7, lag=lag)
+        assert torch.allclose(ours.x, closed.final, atol=1e-12)
+
+
+def test_exact_line_search_minimises_a_quadratic_along_the_direction():
+    A, b, f, x = spd_problem(2)
+    d = torch.randn(4, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
+    eta = ExactLineSearch()(f, x, d)
+    derivative = torch.func.grad(lambda e: f(x - e * d))(eta)
+    assert abs(derivative.item()) < 1e-10
+
+
+def test_lookahead_grid_search_picks_the_grid_minimiser():
+    f = lambda v: ((v - 3.0) ** 2).sum()
+    x, d = torch.zeros(2, dtype=torch.float64), -torch.ones(2, dtype=torch.float64)
+    rule = LookaheadGridSearch((0.5, 2.0, 3.5, 10.0))
+    assert rule(f, x, d).item() == 3.5
+
+
+def test_a_diverging_run_is_recorded_not_raised():
+    A, b, f, x0 = spd_problem(3)
+    run = cfgd(f, x0, 200, 0.5, 0.0, 0.0, step_size=FixedStep(10.0))
+    assert run.diverged_at is not None and len(run.losses) == run.diverged_at
+
+
+def test_cfgd_rejects_bad_arguments():
+    A, b, f, x0 = spd_problem(0)
+    with pytest.raises(ValueError, match="variant"):
+        cfgd(f, x0, 2, 0.5, variant="XX")
+    with pytest.raises(ValueError, match="initial_terminals"):
+        cfgd(f, x0, 2, 0.5, variant="AT")
+    with pytest.raises(ValueError, match="steps"):
+        cfgd(f, x0, 0, 0.5)
+    with pytest.raises(ValueError, match="eta"):
+        FixedStep(0.0)
+    with pytest.raises(ValueError, match="history"):
+        random_initial_terminals(0, x0)
+
+
+def test_preprocessing_follows_andrychowicz():
+    """(log|g|/p, sign g) for |g| ≥ e^(−p), (−1, e^p g) below."""
+    g = torch.tensor([2.0, -1e-3, 1e-6, 0.0], dtype=torch.float64)
+    out = preprocess_gradient(g, 10.0)
+    assert torch.allclose(out[0], torch.tensor([math.log(2.0) / 10, 1.0], dtype=torch.float64))
+    assert torch.allclose(out[1], torch.tensor([math.log(1e-3) / 10, -1.0], dtype=torch.float64))
+    assert torch.allclose(out[2], torch.tensor([-1.0, math.exp(10) * 1e-6], dtype=torch.float64))
+    assert torch.equal(out[3], torch.tensor([-1.0, 0.0], dtype=torch.float64))
+
+
+def test_alpha_head_stays_inside_the_open_interval_for_huge_outputs():
+    model = L2OCFGD(hidden=4).double()
+    alpha, beta, c = model.heads(torch.tensor([[1e6, 1.0, 2.0], [-1e6, 0.0, 0.0]], dtype=torch.float64),
+                                 torch.zeros(1, dtype=torch.float64))
+    assert bool(((alpha > 0) & (alpha < 1)).all())
+
+
+def tiny_config(kind: str) -> MetaTrainConfig:
+    return MetaTrainConfig(TaskConfig("least-squares", d=4, m=4, iterations=6), kind, runs=2, unroll=3, lr=1e-3,
+                           hidden=6, hessian="exact")
+
+
+@pytest.mark.parametrize("kind", ["cfgd", "lstm"])
+def test_meta_training_changes_weights_and_the_checkpoint_round_trips(kind, tmp_path):
+    config = tiny_config(kind)
+    torch.manual_seed(0)
+    from implementations.cfgd.meta_train import build_model
+    untrained = build_model(config).state_dict()
+    model, log = meta_train(config)
+    assert len(log["summed_loss"]) == 2 and all(math.isfinite(v) for v in log["summed_loss"])
+    assert any(not torch.equal(untrained[k], v) for k, v in model.state_dict().items())
+    path = str(tmp_path / "ckpt.pt")
+    save_checkpoint(path, model, config, log)
+    loaded, loaded_config, loaded_log = load_checkpoint(path)
+    assert loaded_config == config and loaded_log == log
+    problem = LeastSquares.random_cfgd(4, 4, torch.Generator().manual_seed(1))
+    x0 = torch.zeros(4, dtype=torch.float64)
+    a = rollout(model, problem.value, x0, 5, ExactLineSearch())
+    b = rollout(loaded, problem.value, x0, 5, ExactLineSearch())
+    assert a.losses == b.losses
+
+
+def test_grid_search_returns_the_configuration_with_the_lowest_summed_loss():
+    task = TaskConfig("least-squares", d=4, m=4, iterations=5)
+    problems = [task.make(torch.Generator().manual_seed(0))]
+    grid = StaticGrid(alphas=(0.3, 0.9), betas=(0.0,), terminals=(0.0, 1.0), histories=(1,))
+    best, table = grid_search_static(task, problems, "NA", grid)
+    assert len(table) == 4 and best["mean_summed_loss"] == min(r["mean_summed_loss"] for r in table)
+    best_at, table_at = grid_search_static(task, problems, "AT", grid)
+    assert len(table_at) == 2
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="task name"):
+        TaskConfig("h9")
+    with pytest.raises(ValueError, match="kind"):
+        MetaTrainConfig(kind="adam")
+    with pytest.raises(ValueError, match="runs"):
+        MetaTrainConfig(runs=0)
+
+
+def test_l2o_cfgd_runs_on_the_digit_classifier_with_a_fixed_step():
+    """The classifier task (64–20–10 ReLU, η = 0.1) through the same roll-out; the loss stays finite."""
+    task = TaskConfig("classifier", n=32, hidden=20, iterations=3)
+    f, x0 = task.make(torch.Generator().manual_seed(0))
+    model = L2OCFGD(hidden=6).double()
+    run = rollout(model, f, x0, 3, task.step_size(), keep_records=True)
+    assert run.diverged_at is None and len(run.losses) == 4 and run.records[0].eta == 0.1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["least-squares", "h2"])
+def test_reduced_scale_meta_training_finishes_with_finite_losses(task):
+    """reduced_config meta-trains in about a minute on one core (float64)."""
+    from implementations.cfgd.meta_train import reduced_config
+    model, log = meta_train(reduced_config(task))
+    assert all(math.isfinite(v) for v in log["summed_loss"])
