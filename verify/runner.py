@@ -123,7 +123,11 @@ def run(config: RunConfig, progress: ProgressHook | None = None) -> dict:
         if progress:
             progress(index, len(todo), spec, None)
         claim = checks.get(spec.id)
+        figure_dir = Path(ctx.figure_dir)
+        figure_dir.mkdir(parents=True, exist_ok=True)
         record = run_claim(claim, ctx) if claim else not_implemented_record(spec, ctx)
+        if not any(figure_dir.iterdir()):
+            figure_dir.rmdir()
         record["figures"] = [str(Path(p).resolve().relative_to(out.resolve()))
                              if Path(p).resolve().is_relative_to(out.resolve()) else p
                              for p in record.get("evidence", {}).get("figures", [])]

@@ -111,3 +111,19 @@ def test_killed_run_keeps_finished_claims_and_resume_completes_without_redoing_t
     assert log.read_text().split() == [IDS[0], IDS[1], IDS[1], IDS[2]]
     assert [r["id"] for r in json.loads((out / JSON).read_text())["claims"]] == IDS
     assert (out / JSONL).exists() and (out / REPORT).exists()
+
+
+def test_checks_can_write_figures_into_their_folder(tmp_path, monkeypatch):
+    spec = BY_ID["cfgd.caputo.power-rule"]
+
+    def plotting_check(ctx):
+        path = Path(ctx.figure_dir) / "plot.png"
+        path.write_bytes(b"png")
+        return Evidence(holds=True, figures=[str(path)])
+
+    monkeypatch.setattr(runner, "load_checks", lambda: {spec.id: Claim(spec, plotting_check)})
+    document = runner.run(runner.RunConfig(patterns=[spec.id, "cfgd.caputo.identity-normaliser"], out=tmp_path,
+                                           device="cpu"))
+    assert document["claims"][0]["verdict"] == "verified"
+    assert document["claims"][0]["figures"] == [f"figures/{spec.id}/plot.png"]
+    assert not (tmp_path / "figures" / "cfgd.caputo.identity-normaliser").exists()  # empty folders removed
