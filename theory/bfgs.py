@@ -17,28 +17,28 @@ def symmetric_matrix(name: str, n: int) -> sp.Matrix:
     return sp.Matrix(n, n, lambda i, j: symbols[(i, j)])
 
 
+def symbolic_inverse_bfgs_update(n: int) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix, sp.Matrix]:
+    """(H, s, y, H⁺) with generic symmetric H, symbols s, y and H⁺ = (I − ρsyᵀ)H(I − ρysᵀ) + ρssᵀ, ρ = 1/(yᵀs)."""
+    H = symmetric_matrix("h", n)
+    s = sp.Matrix(sp.symbols(f"s0:{n}", real=True))
+    y = sp.Matrix(sp.symbols(f"y0:{n}", real=True))
+    rho = 1 / (y.T * s)[0, 0]
+    eye = sp.eye(n)
+    return H, s, y, (eye - rho * s * y.T) * H * (eye - rho * y * s.T) + rho * s * s.T
+
+
 def inverse_bfgs_secant_residual(n: int = 3) -> sp.Matrix:
     """H⁺y − s for H⁺ = (I − ρsyᵀ)H(I − ρysᵀ) + ρssᵀ, ρ = 1/(yᵀs), generic symmetric H (derived, N&W Eq. 6.17).
 
     Simplifies to the zero vector: the secant equation holds for every H, s, y with yᵀs ≠ 0.
     """
-    H = symmetric_matrix("h", n)
-    s = sp.Matrix(sp.symbols(f"s0:{n}", real=True))
-    y = sp.Matrix(sp.symbols(f"y0:{n}", real=True))
-    rho = 1 / (y.T * s)[0, 0]
-    eye = sp.eye(n)
-    H_plus = (eye - rho * s * y.T) * H * (eye - rho * y * s.T) + rho * s * s.T
+    _, s, y, H_plus = symbolic_inverse_bfgs_update(n)
     return sp.simplify(H_plus * y - s)
 
 
 def inverse_bfgs_curvature_along_y(n: int = 2) -> sp.Expr:
     """yᵀH⁺y − yᵀs (derived): zero, so yᵀs ≤ 0 makes H⁺ not positive definite (y is a witness)."""
-    H = symmetric_matrix("h", n)
-    s = sp.Matrix(sp.symbols(f"s0:{n}", real=True))
-    y = sp.Matrix(sp.symbols(f"y0:{n}", real=True))
-    rho = 1 / (y.T * s)[0, 0]
-    eye = sp.eye(n)
-    H_plus = (eye - rho * s * y.T) * H * (eye - rho * y * s.T) + rho * s * s.T
+    _, s, y, H_plus = symbolic_inverse_bfgs_update(n)
     return sp.simplify((y.T * H_plus * y)[0, 0] - (y.T * s)[0, 0])
 
 

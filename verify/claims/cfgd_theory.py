@@ -540,6 +540,18 @@ def random_spd_batch(batch: int, dim: int, low: float, high: float, generator: t
     return (matrix + matrix.transpose(-1, -2)) / 2
 
 
+def random_na_instances(batch: int, dim: int, eigenvalue_range: tuple[float, float],
+                        beta_range: tuple[float, float], generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """(A, b, c, x0, α, β) for NA-CFGD sweeps: A from :func:`random_spd_batch` with eigenvalues uniform in
+    ``eigenvalue_range``; b, c, x0 ~ N(0, I); α uniform in [0.05, 0.95]; β uniform in ``beta_range``."""
+    A = random_spd_batch(batch, dim, *eigenvalue_range, generator)
+    b, c, x0 = (torch.randn(batch, dim, generator=generator, dtype=torch.float64) for _ in range(3))
+    alpha = 0.05 + 0.9 * torch.rand(batch, dim, generator=generator, dtype=torch.float64)
+    low, high = beta_range
+    beta = low + (high - low) * torch.rand(batch, dim, generator=generator, dtype=torch.float64)
+    return A, b, c, x0, alpha, beta
+
+
 def na_distance_bound(A, b, x0, g, c, star, lr, steps: int) -> torch.Tensor:
     """Bound on ‖x_T − x*‖ for float64 NA-CFGD with A + G ≻ 0, 0 < η < 2/λ_max (derived):
     q^T ‖x0 − x*‖ + δ/(1 − q) + 4 d eps κ(A+G) ‖x*‖, where q = max_i |1 − ηλ_i(A+G)|, δ = 4(d+4)(eps·(R +
@@ -598,10 +610,7 @@ def na_fixed_point(ctx: Context) -> Evidence:
     """
     gen = ctx.torch_generator()
     batch, d, steps = ctx.pick(quick=2000, full=20000), 5, 4000
-    A = random_spd_batch(batch, d, 1.0, 10.0, gen)
-    b, c, x0 = (torch.randn(batch, d, generator=gen, dtype=torch.float64) for _ in range(3))
-    alpha = 0.05 + 0.9 * torch.rand(batch, d, generator=gen, dtype=torch.float64)
-    beta = -0.3 + 1.1 * torch.rand(batch, d, generator=gen, dtype=torch.float64)
+    A, b, c, x0, alpha, beta = random_na_instances(batch, d, (1.0, 10.0), (-0.3, 0.8), gen)
     shifted_min = torch.linalg.eigvalsh(A + torch.diag_embed(shift_matrix_diagonal(A, alpha, beta)))[..., 0]
     keep = shifted_min >= 0.05
     A, b, c, x0, alpha, beta = (t[keep] for t in (A, b, c, x0, alpha, beta))
@@ -672,10 +681,7 @@ def na_stability(ctx: Context) -> Evidence:
     """
     gen = ctx.torch_generator()
     batch, d, steps = ctx.pick(quick=500, full=5000), 4, 1500
-    A = random_spd_batch(batch, d, 0.5, 20.0, gen)
-    b, c, x0 = (torch.randn(batch, d, generator=gen, dtype=torch.float64) for _ in range(3))
-    alpha = 0.05 + 0.9 * torch.rand(batch, d, generator=gen, dtype=torch.float64)
-    beta = -0.2 + 1.0 * torch.rand(batch, d, generator=gen, dtype=torch.float64)
+    A, b, c, x0, alpha, beta = random_na_instances(batch, d, (0.5, 20.0), (-0.2, 0.8), gen)
     threshold = stability_threshold(A, alpha, beta)
     keep = threshold > 0
     A, b, c, x0, alpha, beta, threshold = (t[keep] for t in (A, b, c, x0, alpha, beta, threshold))
