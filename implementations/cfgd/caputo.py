@@ -8,15 +8,15 @@ with (u_jm, w_jm) the s-node Gauss–Jacobi rule for the weight (1 − u)^(−α
 
 Efficiency. The s·d points x + (τ_jm − x_j) e_j differ from x in one coordinate each, so ∂_j f and ∂²_jj f
 there are the first and second derivatives of φ_j(t) = f(x + t e_j). Three routes, cheapest first:
-(1) an objective that provides ``coordinate_partials(x, j, t)`` (closed-form φ', φ''; the one-hidden-layer MLPs
-of implementations.problems.flat_mlp) is called batched over all points (exact ∂²_jj only);
+(1) an objective that provides ``coordinate_partials(x, j, t[, probes])`` (closed-form φ', φ'' and, for Hutchinson
+probes v, the mixed (H v)_j; the one-hidden-layer MLPs of implementations.problems.flat_mlp) is called batched
+over all points;
 (2) an objective that provides ``coordinate_line(x, j, t)`` = φ_j(t) (a rank-one correction of one shared
 forward pass) is differentiated in t by nested forward-mode ``jvp`` under ``vmap``;
 (3) any f: one forward-over-forward ``jvp`` with the one-hot tangent e_j at a full copy of x returns both
 partials at once (no backward pass, no full gradient per point), ``vmap``-ed over points in chunks.
-A Hutchinson probe v needs (H v)_j = ∂_v ∂_j f(y), the same nested jvp with tangents (e_j, v), so a probe costs
-as much as the exact ∂²_jj; ``hessian="exact"`` is both exact and the cheapest choice here. Measured figures:
-benchmarks/cfgd_caputo_step.md.
+A Hutchinson probe v needs (H v)_j = ∂_v ∂_j f(y), the same nested jvp with tangents (e_j, v), so in routes (2)
+and (3) a probe costs as much as the exact ∂²_jj. Measured figures: benchmarks/cfgd_caputo_step.md.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def _check_inputs(x, alpha, beta, c, nodes: int, hessian: str, probes: int):
 
 def coordinate_derivatives(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, index: torch.Tensor,
                            values: torch.Tensor, hessian: str = "exact", probe_vectors: torch.Tensor | None = None,
-                           chunk_size: int = DEFAULT_CHUNK, structured: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+                           chunk_size: int | None = None, structured: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """First and second partials along single coordinates at points that differ from x in one coordinate.
 
     Point i is y_i = x with coordinate index[i] replaced by values[i]; returns (g, h) with
@@ -72,8 +72,10 @@ def coordinate_derivatives(f: Callable[[torch.Tensor], torch.Tensor], x: torch.T
     structured: if f.has_coordinate_structure is true and f provides ``coordinate_line(x, j, t)`` = f(x + t e_j) (vmappable over (j, t); e.g. the
     one-hidden-layer MLPs of implementations.problems.flat_mlp, which compute it as a rank-one correction of
     one shared forward pass), differentiate that in t (and in x along v for a probe) instead of f at a full
-    copy of x per point; with hessian="exact" and ``f.coordinate_partials(x, j, t)`` (both partials in closed
-    form, batched over points) use that. Same values to round-off; far cheaper for networks.
+    copy of x per point; when f also provides ``f.coordinate_partials(x, j, t[, probe_vectors])`` (both
+    partials, or the probes' mixed partials, in closed form, batched over points) use that. Same values to round-off; far cheaper for networks.
+    chunk_size: points per batched call; None takes f.coordinate_chunk for the closed form (the objective knows
+    its per-point memory; small chunks stay in cache) and DEFAULT_CHUNK otherwise.
     Everything is computed on detached inputs (values carry no autograd graph). Derived.
     """
     x = x.detach()
@@ -83,9 +85,9 @@ def coordinate_derivatives(f: Callable[[torch.Tensor], torch.Tensor], x: torch.T
         raise ValueError("probe_vectors (K, d) are required for a Hutchinson estimate")
     structured = structured and bool(getattr(f, "has_coordinate_structure", False))
     line = getattr(f, "coordinate_line", None) if structured else None
-    closed_form = getattr(f, "coordinate_partials", None) if structured and hessian == "exact" else None
+    closed_form = getattr(f, "coordinate_partials", None) if structured else None
     if closed_form is not None:
-        per_point = lambda idx, shift: closed_form(x, idx, shift)
+        per_point = _closed_form_derivatives(closed_form, x, hessian, probe_vectors)
         arguments = lambda idx, vals: (idx, vals - x[idx])
     elif line is not None:
         per_point = _line_derivatives(line, x, hessian, probe_vectors)
@@ -98,6 +100,9 @@ def coordinate_derivatives(f: Callable[[torch.Tensor], torch.Tensor], x: torch.T
             points = x.expand(idx.shape[0], dim).clone()
             points[torch.arange(idx.shape[0], device=x.device), idx] = vals
             return points, basis_rows[idx]
+    if chunk_size is None:
+        chunk_size = getattr(f, "coordinate_chunk", DEFAULT_CHUNK) if closed_form is not None else DEFAULT_CHUNK
+    check_positive_int("chunk_size", chunk_size)
     firsts, seconds = [], []
     for start in range(0, index.shape[0], chunk_size):
         g, h = per_point(*arguments(index[start:start + chunk_size], values[start:start + chunk_size]))
@@ -107,7 +112,20 @@ def coordinate_derivatives(f: Callable[[torch.Tensor], torch.Tensor], x: torch.T
 
 
 def _reduce_probes(hessian: str, estimates: torch.Tensor) -> torch.Tensor:
-    return (estimates.abs() if hessian == "hutchinson-abs" else estimates).mean()
+    """(1/K) Σ_k over the last axis of v_kj (H v_k)_j, or of its absolute value (hutchinson-abs)."""
+    return (estimates.abs() if hessian == "hutchinson-abs" else estimates).mean(-1)
+
+
+def _closed_form_derivatives(closed_form, x, hessian, probe_vectors):
+    """Batched over points (j, shift): closed_form(x, j, shift) = (φ', φ''), or with the probes
+    (φ', M), M[i, k] = (H v_k)_j, reduced to the Hutchinson estimate (1/K) Σ_k v_kj M[i, k]."""
+    if hessian == "exact":
+        return lambda idx, shift: closed_form(x, idx, shift)
+
+    def probed(idx, shift):
+        first, mixed = closed_form(x, idx, shift, probe_vectors)
+        return first, _reduce_probes(hessian, probe_vectors[:, idx].T * mixed)
+    return probed
 
 
 def _copy_derivatives(f, hessian, probe_vectors):
@@ -161,7 +179,7 @@ def _node_derivatives(f, x, tau, hessian, probes, generator, chunk_size, structu
 
 def caputo_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, alpha, beta=0.0, c=0.0,
                     nodes: int = 1, hessian: str = "exact", probes: int = 3,
-                    generator: torch.Generator | None = None, chunk_size: int = DEFAULT_CHUNK,
+                    generator: torch.Generator | None = None, chunk_size: int | None = None,
                     structured: bool = True) -> torch.Tensor:
     """The scaled Caputo gradient [D f(x)]_j = C_α Σ_m w_jm [∂_j f + β_j (x_j−c_j) ∂²_jj f](x; x_j := τ_jm).
 
@@ -179,7 +197,6 @@ def caputo_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, 
     Raises TypeError/ValueError for bad input (α ∉ (0,1), s < 1, shapes, non-finite x, unknown mode).
     """
     alpha, beta, c = _check_inputs(x, alpha, beta, c, nodes, hessian, probes)
-    check_positive_int("chunk_size", chunk_size)
     x_const = x.detach()
     u, w = gauss_jacobi(nodes, alpha)
     offset = (x_const - c).unsqueeze(-1)
@@ -192,7 +209,7 @@ def caputo_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, 
 
 def authors_caputo_direction(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, alpha, beta=0.0,
                              c=0.0, nodes: int = 1, probes: int = 3, generator: torch.Generator | None = None,
-                             hessian: str = "hutchinson-abs", chunk_size: int = DEFAULT_CHUNK) -> torch.Tensor:
+                             hessian: str = "hutchinson-abs", chunk_size: int | None = None) -> torch.Tensor:
     """The direction of the authors' general CFGD optimizer ("code": fl2o/optimizer.py, class CFGD, step):
       d_j = C_α Σ_m w_jm [ ∂_j f(x; x_j := τ'_jm) + β_j |x_j − c_j| Ĥ_jj(x; x_j := τ'_jm) ],
       τ'_jm = c_j + |x_j − c_j| (1 + u_jm)/2,  Ĥ_jj = (1/K) Σ_k |v_kj (H v_k)_j|.

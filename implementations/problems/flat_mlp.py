@@ -37,6 +37,12 @@ def build_mlp(sizes: tuple[int, ...], activation: str, output_bias: bool) -> nn.
     return nn.Sequential(*layers)
 
 
+def _probe_dot(per_probe: torch.Tensor, per_point: torch.Tensor) -> torch.Tensor:
+    """Σ_o per_probe[k, o, n] per_point[b, o, n] as (B, K, n) (a loop over the few probes: einsum's batched
+    matmul over n is several times slower here on the CPU)."""
+    return torch.stack([(tangent * per_point).sum(-2) for tangent in per_probe], dim=1)
+
+
 @dataclass(frozen=True)
 class FlatMLPObjective:
     """f(x) = loss(MLP_x(inputs), targets) with the MLP's parameters read from the flat vector x.
@@ -106,6 +112,12 @@ class FlatMLPObjective:
         """True when coordinate_line/coordinate_partials apply (one hidden layer)."""
         return len(self.sizes) == 3
 
+    @property
+    def coordinate_chunk(self) -> int:
+        """Points per coordinate_partials call: about 2^17 elements per (points, outputs, samples) tensor,
+        which keeps the closed form's elementwise passes in cache (measured: benchmarks/cfgd_caputo_step.md)."""
+        return max(1, 2 ** 17 // (self.inputs.shape[0] * self.sizes[-1]))
+
     def coordinate_line(self, x: torch.Tensor, index: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """f(x + t e_index) for one coordinate index (0-d long tensor) and scalar t, computed from the base
         forward pass at x plus a rank-one correction (one-hidden-layer MLPs only; derived):
@@ -117,11 +129,8 @@ class FlatMLPObjective:
             raise ValueError(f"coordinate_line needs a one-hidden-layer MLP, got sizes {self.sizes}")
         layer, row, col = self._coordinate_table(x.device).unbind(0)
         layer, row, col = layer[index], row[index], col[index]
-        params = list(self.unflatten(x).values())
-        W1, b1, W2 = params[0], params[1], params[2]
-        Z = self.inputs @ W1.T + b1
-        H = self.module[1](Z)
-        O = H @ W2.T + (params[3] if self.output_bias else 0)
+        W2 = list(self.unflatten(x).values())[2]
+        Z, H, O = self._forward_parts(x)
         n_in, n_hidden, n_out = self.sizes
         dtype = x.dtype
         hidden_row = (torch.arange(n_hidden, device=x.device) == row).to(dtype)
@@ -135,49 +144,108 @@ class FlatMLPObjective:
         second = O + t * (H @ hidden_col + bias).unsqueeze(-1) * out_row
         return self.loss_of(torch.where(layer == 0, first, second))
 
-    def coordinate_partials(self, x: torch.Tensor, index: torch.Tensor, t: torch.Tensor
-                            ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(φ_j'(t_i), φ_j''(t_i)) for φ_j(t) = f(x + t e_j), j = index[i], in closed form (derived; one-hidden-layer
-        MLPs). With out_i(t) the network output on sample i, ∇ℓ_i, ∇²ℓ_i the loss's gradient/Hessian in out_i:
-          first layer W1[a, b] / b1[a]: dout_i/dt = σ'(p_i) u_i W2[:, a], d²out_i/dt² = σ''(p_i) u_i² W2[:, a],
-            p_i = Z_ia + t u_i, u_i = input_ib (or 1), so φ' = Σ_i σ'(p_i)u_i ∇ℓ_i·w, and
-            φ'' = Σ_i [σ''(p_i)u_i² ∇ℓ_i·w + (σ'(p_i)u_i)² wᵀ∇²ℓ_i w],  w = W2[:, a];
-          second layer W2[o, a] / b2[o]: dout_i/dt = v_i e_o (v_i = H_ia or 1): φ' = Σ v_i ∂_o ℓ_i, φ'' = Σ v_i² ∂²_oo ℓ_i.
+    def coordinate_partials(self, x: torch.Tensor, index: torch.Tensor, t: torch.Tensor,
+                            probe_vectors: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Closed-form derivatives of φ_j(t) = f(x + t e_j), j = index[i], at the points y_i = x + t_i e_j
+        (derived; one-hidden-layer MLPs). Returns (φ_j'(t_i), φ_j''(t_i)), or, with probe_vectors (K, d),
+        (φ_j'(t_i), M) with M[i, k] = (H(y_i) v_k)_j = ∂_ε φ_j'(t_i; x + ε v_k), the mixed second derivative a
+        Hutchinson probe needs.
+
+        Chain rule: with out_i the network output on sample i and ∇ℓ_i, ∇²ℓ_i the loss's gradient/Hessian in
+        out_i, φ' = Σ_i ∇ℓ_i·∂_t out_i, φ'' = Σ_i [∇ℓ_i·∂²_t out_i + ∂_t out_iᵀ∇²ℓ_i ∂_t out_i] and
+        (Hv)_j = Σ_i [∇ℓ_i·∂_v∂_t out_i + ∂_v out_iᵀ∇²ℓ_i ∂_t out_i]. Writing Z = XW1ᵀ + b1, H = σ(Z),
+        P = XV1ᵀ + vb1 (the probe's pre-activation tangent), D = HV2ᵀ + (σ'(Z)⊙P)W2ᵀ + vb2 (the output tangent
+        at x), and w = W2[:, a]:
+          first layer W1[a, b] / b1[a] (u_i = input_ib, or 1): p_i = Z_ia + t u_i, out = O + (σ(p) − σ(Z_a))w,
+            ∂_t out = σ'(p)u w, ∂²_t out = σ''(p)u² w, ∂_v∂_t out = σ'(p)u V2[:, a] + σ''(p)u P_a w,
+            ∂_v out = D + (σ(p) − σ(Z_a))V2[:, a] + (σ'(p) − σ'(Z_a))P_a w;
+          second layer W2[o, a] / b2[o] (v_i = H_ia, or 1): out = O + t v e_o, ∂_t out = v e_o, ∂²_t out = 0,
+            ∂_v∂_t out = (σ'(Z_a)P_a) e_o (0 for the bias), ∂_v out = D + t(σ'(Z_a)P_a) e_o (D for the bias).
         half-sse: ∇ℓ = out − y, ∇²ℓ = I; cross-entropy (mean over n): ∇ℓ = (q − y)/n, ∇²ℓ = (diag q − qqᵀ)/n,
-        q = softmax(out). Agrees with differentiating coordinate_line (tested); ~10 elementwise passes over
-        (points, n, outputs) instead of nested forward-mode AD."""
+        q = softmax(out). Agrees with differentiating coordinate_line and with nested forward-mode AD on full
+        copies (tested); elementwise passes over (points, probes, n, outputs) instead of one network
+        evaluation per point.
+        """
         if len(self.sizes) != 3:
             raise ValueError(f"coordinate_partials needs a one-hidden-layer MLP, got sizes {self.sizes}")
         layer, row, col = self._coordinate_table(x.device)[:, index]
-        params = list(self.unflatten(x).values())
-        W1, b1, W2 = params[0], params[1], params[2]
-        Z = self.inputs @ W1.T + b1
-        H = self.module[1](Z)
-        O = H @ W2.T + (params[3] if self.output_bias else 0)
-        first_order = torch.empty_like(t)
-        second_order = torch.empty_like(t)
+        W2 = list(self.unflatten(x).values())[2]
+        Z, H, O = self._forward_parts(x)
+        slope_Z = self._activation_derivatives(Z)[0]
+        # outputs are laid out (…, o, n), samples last: reductions over the few outputs vectorise far better
+        O = O.T
+        tangents = None
+        if probe_vectors is not None:
+            V = [list(self.unflatten(v).values()) for v in probe_vectors]
+            V1, vb1, V2 = (torch.stack([p[i] for p in V]) for i in range(3))
+            P = self.inputs @ V1.transpose(1, 2) + vb1.unsqueeze(1)                         # (K, n, h)
+            dH = slope_Z * P
+            D = V2 @ H.T + W2 @ dH.transpose(1, 2)                                          # (K, o, n)
+            if self.output_bias:
+                D = D + torch.stack([p[3] for p in V]).unsqueeze(-1)
+            tangents = (P, dH, V2, D)
+        first = torch.empty_like(t)
+        second = torch.empty(t.shape + (() if probe_vectors is None else (probe_vectors.shape[0],)),
+                             dtype=t.dtype, device=t.device)
         hidden = layer == 0
         if hidden.any():
-            a, b, shift = row[hidden], col[hidden], t[hidden]
-            u = torch.where((b >= 0).unsqueeze(-1), self.inputs[:, b.clamp_min(0)].T, torch.ones_like(shift).unsqueeze(-1))
-            z = Z[:, a].T
-            pre = z + shift.unsqueeze(-1) * u
-            slope, bend = self._activation_derivatives(pre)
-            w = W2[:, a].T.unsqueeze(1)
-            out = O + (self.module[1](pre) - self.module[1](z)).unsqueeze(-1) * w
-            grad_w, curvature = self._loss_directional(out, w)
-            k = slope * u
-            first_order[hidden] = (k * grad_w).sum(-1)
-            second_order[hidden] = (bend * u * u * grad_w + k * k * curvature).sum(-1)
+            first[hidden], second[hidden] = self._hidden_partials(row[hidden], col[hidden], t[hidden], Z, O,
+                                                                  slope_Z, W2, tangents)
         if (~hidden).any():
-            o, a, shift = row[~hidden], col[~hidden], t[~hidden]
-            v = torch.where((a >= 0).unsqueeze(-1), H[:, a.clamp_min(0)].T, torch.ones_like(shift).unsqueeze(-1))
-            e = torch.nn.functional.one_hot(o, self.sizes[2]).to(x.dtype).unsqueeze(1)
-            out = O + (shift.unsqueeze(-1) * v).unsqueeze(-1) * e
-            grad_e, curvature = self._loss_directional(out, e)
-            first_order[~hidden] = (v * grad_e).sum(-1)
-            second_order[~hidden] = (v * v * curvature).sum(-1)
-        return first_order, second_order
+            first[~hidden], second[~hidden] = self._output_partials(row[~hidden], col[~hidden], t[~hidden], H, O,
+                                                                    tangents)
+        return first, second
+
+    def _forward_parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Z = XW1ᵀ + b1, H = σ(Z), O = HW2ᵀ (+ b2) of the one-hidden-layer MLP at x."""
+        params = list(self.unflatten(x).values())
+        Z = self.inputs @ params[0].T + params[1]
+        H = self.module[1](Z)
+        return Z, H, H @ params[2].T + (params[3] if self.output_bias else 0)
+
+    def _hidden_partials(self, a, b, shift, Z, O, slope_Z, W2, tangents):
+        """coordinate_partials for first-layer coordinates W1[a, b] (b ≥ 0) or b1[a] (b = −1); O is (o, n)."""
+        u = torch.where((b >= 0).unsqueeze(-1), self.inputs[:, b.clamp_min(0)].T, torch.ones_like(shift).unsqueeze(-1))
+        z = Z[:, a].T                                                                       # (B, n)
+        pre = z + shift.unsqueeze(-1) * u
+        slope, bend = self._activation_derivatives(pre)
+        w = W2[:, a].T.unsqueeze(-1)                                                        # (B, o, 1)
+        moved = self.module[1](pre) - self.module[1](z)
+        grad, hessian_times = self._loss_derivatives(O + w * moved.unsqueeze(1))
+        k = slope * u
+        grad_w = (grad * w).sum(-2)
+        hw = hessian_times(w)                                                               # (B, o, n) = ∇²ℓ w
+        w_hw = (w * hw).sum(-2)
+        first = (k * grad_w).sum(-1)
+        if tangents is None:
+            return first, (bend * u * u * grad_w + k * k * w_hw).sum(-1)
+        P, _, V2, D = tangents
+        P_a = P[:, :, a].permute(2, 0, 1)                                                   # (B, K, n)
+        V2_a = V2[:, :, a].permute(2, 0, 1)                                                 # (B, K, o)
+        # ∂_v outᵀ ∇²ℓ w with ∂_v out = D + (σ(p) − σ(Z_a))V2[:, a] + (σ'(p) − σ'(Z_a))P_a w, term by term
+        d_out_hw = (_probe_dot(D, hw) + moved.unsqueeze(1) * (V2_a @ hw)
+                    + (slope - slope_Z[:, a].T).unsqueeze(1) * P_a * w_hw.unsqueeze(1))
+        mixed = k.unsqueeze(1) * (V2_a @ grad + d_out_hw) + (bend * u * grad_w).unsqueeze(1) * P_a
+        return first, mixed.sum(-1)
+
+    def _output_partials(self, o, a, shift, H, O, tangents):
+        """coordinate_partials for second-layer coordinates W2[o, a] (a ≥ 0) or b2[o] (a = −1); O is (o, n)."""
+        weight = (a >= 0).unsqueeze(-1)
+        v = torch.where(weight, H[:, a.clamp_min(0)].T, torch.ones_like(shift).unsqueeze(-1))    # (B, n)
+        e = torch.nn.functional.one_hot(o, self.sizes[2]).to(H.dtype).unsqueeze(-1)        # (B, o, 1)
+        grad, hessian_times = self._loss_derivatives(O + e * (shift.unsqueeze(-1) * v).unsqueeze(1))
+        grad_e = (grad * e).sum(-2)
+        he = hessian_times(e)
+        e_he = (e * he).sum(-2)
+        first = (v * grad_e).sum(-1)
+        if tangents is None:
+            return first, (v * v * e_he).sum(-1)
+        _, dH, _, D = tangents
+        dH_a = dH[:, :, a.clamp_min(0)].permute(2, 0, 1) * weight.unsqueeze(1)             # (B, K, n)
+        # ∂_v outᵀ ∇²ℓ e_o with ∂_v out = D + t(σ'(Z_a)P_a) e_o
+        d_out_he = _probe_dot(D, he) + shift[:, None, None] * dH_a * e_he.unsqueeze(1)
+        mixed = v.unsqueeze(1) * d_out_he + dH_a * grad_e.unsqueeze(1)
+        return first, mixed.sum(-1)
 
     def _activation_derivatives(self, pre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """σ'(pre), σ''(pre): tanh: 1 − tanh², −2 tanh(1 − tanh²); relu: 1[pre > 0], 0 (a.e.)."""
@@ -186,15 +254,16 @@ class FlatMLPObjective:
             return 1 - th * th, -2 * th * (1 - th * th)
         return (pre > 0).to(pre.dtype), torch.zeros_like(pre)
 
-    def _loss_directional(self, out: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per sample: ∇ℓ·w and wᵀ∇²ℓ w, for outputs out (B, n, o) and directions w (B, 1, o)."""
+    def _loss_derivatives(self, out: torch.Tensor):
+        """Per-sample ∇ℓ at the outputs out (B, o, n) (outputs before samples), and w ↦ ∇²ℓ w per sample (w
+        broadcastable to out): half-sse: out − y and w; cross-entropy: (q − y)/n and (q⊙w − (q·w)q)/n,
+        q = softmax(out) over the outputs."""
         if self.loss == "half-sse":
-            return ((out - self.targets) * w).sum(-1), (w * w).sum(-1).expand(out.shape[:-1])
-        n = out.shape[-2]
-        q = torch.softmax(out, dim=-1)
-        qw = (q * w).sum(-1)
-        picked = torch.gather(w.expand_as(out), -1, self.targets.expand(out.shape[0], n).unsqueeze(-1)).squeeze(-1)
-        return (qw - picked) / n, ((q * w * w).sum(-1) - qw * qw) / n
+            return out - self.targets.T, lambda w: w.expand_as(out)
+        n = out.shape[-1]
+        q = torch.softmax(out, dim=-2)
+        labels = torch.nn.functional.one_hot(self.targets, out.shape[-2]).to(out.dtype).T
+        return (q - labels) / n, lambda w: (q * w - (q * w).sum(-2, keepdim=True) * q) / n
 
     def _coordinate_table(self, device) -> torch.Tensor:
         """(3, d) long tensor: for each flat coordinate its layer (0 or 1), row, and column (−1 for a bias)."""

@@ -119,6 +119,7 @@ def test_authors_direction_agrees_above_c_and_differs_below_c():
     (dict(nodes=0), ValueError, "nodes"), (dict(nodes=1.5), TypeError, "nodes"),
     (dict(c=torch.zeros(2)), ValueError, "c"), (dict(beta=float("nan")), ValueError, "beta"),
     (dict(hessian="diag"), ValueError, "hessian"), (dict(probes=0), ValueError, "probes"),
+    (dict(chunk_size=0), ValueError, "chunk_size"),
 ])
 def test_caputo_gradient_rejects_bad_arguments(kwargs, error, word):
     args = dict(alpha=0.5, beta=0.0, c=0.0, nodes=1)
@@ -167,6 +168,23 @@ def test_mlp_coordinate_partials_equal_differentiating_the_coordinate_line():
             slope = lambda t: torch.func.jvp(lambda r: problem.coordinate_line(x, index[j], r), (t,), (one,))[1]
             g_j, h_j = torch.func.jvp(slope, (shifts[j],), (one,))
             assert torch.allclose(g[j], g_j, atol=1e-13) and torch.allclose(h[j], h_j, atol=1e-13)
+
+
+def test_mlp_probe_mixed_partials_equal_hessian_vector_products():
+    """M[i, k] of coordinate_partials(x, j, t, probes) equals (H(y_i) v_k)_j, H the full Hessian at y_i = x + t_i e_j."""
+    for problem in small_mlps():
+        x = problem.initial_point(torch.Generator().manual_seed(3))
+        index = torch.arange(problem.dim)
+        shifts = torch.linspace(-0.8, 0.6, problem.dim, dtype=torch.float64)
+        probes = torch.randn(2, problem.dim, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+        g, mixed = problem.coordinate_partials(x, index, shifts, probes)
+        assert mixed.shape == (problem.dim, 2)
+        for j in (0, 1, problem.dim // 2, problem.dim - 2, problem.dim - 1):
+            y = x.clone()
+            y[j] += shifts[j]
+            hessian = torch.func.hessian(problem)(y)
+            assert torch.allclose(g[j], torch.func.grad(problem)(y)[j], atol=1e-13)
+            assert torch.allclose(mixed[j], (hessian @ probes.T)[j], atol=1e-12)
 
 
 def test_deeper_mlps_fall_back_to_the_generic_route():
