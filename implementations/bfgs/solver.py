@@ -17,7 +17,7 @@ import torch
 
 from implementations.bfgs.diagnostics import Trace
 from implementations.bfgs.update import condition_number, inverse_bfgs_update
-from implementations.validation import as_tensor, check_finite, check_positive_int, check_spd
+from implementations.validation import as_tensor, check_closed_interval, check_finite, check_positive_int, check_spd
 
 
 class Objective(Protocol):
@@ -35,11 +35,23 @@ class StepPolicy(Protocol):
         """Called with f(x_{k+1}) carrying its graph to P_k when ``learns``."""
 
 
-def cwss_step(x: torch.Tensor, g: torch.Tensor, H: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
-    """x⁺ = x − P H g for x, g, P (..., d), H (..., d, d) SPD (validated: shapes, finiteness, SPD)."""
+STABLE_INTERVAL = (0.0, 2.0)
+
+
+def check_steps(P: torch.Tensor, interval: tuple[float, float] | None) -> torch.Tensor:
+    """P finite and, unless ``interval`` is None, every entry inside the closed interval (default [0, 2], the
+    range in which the exact-Hessian step is non-expanding: THEORY.md §2.1 D4)."""
+    check_finite("P", P)
+    return P if interval is None else check_closed_interval("P", P, *interval)
+
+
+def cwss_step(x: torch.Tensor, g: torch.Tensor, H: torch.Tensor, P: torch.Tensor,
+              interval: tuple[float, float] | None = STABLE_INTERVAL) -> torch.Tensor:
+    """x⁺ = x − P H g for x, g, P (..., d), H (..., d, d) SPD (validated: shapes, finiteness, SPD, and P within
+    ``interval``; pass interval=None to study steps outside [0, 2] on purpose)."""
     x = check_finite("x", as_tensor("x", x))
     g = check_finite("g", as_tensor("g", g, like=x))
-    P = check_finite("P", as_tensor("P", P, like=x))
+    P = check_steps(as_tensor("P", P, like=x), interval)
     H = check_spd("H", as_tensor("H", H, like=x))
     if g.shape != x.shape or P.shape != x.shape or H.shape != x.shape + x.shape[-1:]:
         raise ValueError(f"shapes do not match: x {tuple(x.shape)}, g {tuple(g.shape)}, P {tuple(P.shape)}, "
@@ -48,19 +60,23 @@ def cwss_step(x: torch.Tensor, g: torch.Tensor, H: torch.Tensor, P: torch.Tensor
 
 
 class FixedSteps:
-    """P_k = schedule(k), a tensor broadcastable to (B, d) (constant P, P_k → I, P_k → cI, …)."""
+    """P_k = schedule(k), a tensor broadcastable to (B, d) (constant P, P_k → I, P_k → cI, …), each P_k
+    checked to lie within ``interval`` (default [0, 2]; None allows any finite P, for experiments that leave
+    the interval on purpose)."""
 
     learns = False
 
-    def __init__(self, schedule: Callable[[int], torch.Tensor] | float) -> None:
+    def __init__(self, schedule: Callable[[int], torch.Tensor] | float,
+                 interval: tuple[float, float] | None = STABLE_INTERVAL) -> None:
+        self.interval = interval
         if callable(schedule):
             self.schedule = schedule
         else:
-            constant = torch.as_tensor(schedule, dtype=torch.float64)
+            constant = check_steps(torch.as_tensor(schedule, dtype=torch.float64), interval)
             self.schedule = lambda k: constant
 
     def propose(self, k, x, g, d):
-        P = torch.broadcast_to(as_tensor("P", self.schedule(k), like=x), x.shape)
+        P = torch.broadcast_to(check_steps(as_tensor("P", self.schedule(k), like=x), self.interval), x.shape)
         return P, torch.zeros(x.shape[:-1], dtype=x.dtype, device=x.device)
 
     def learn(self, f_next, f, g, d, P):  # pragma: no cover - never called (learns is False)

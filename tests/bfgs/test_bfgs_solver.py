@@ -29,14 +29,14 @@ def test_batched_run_equals_single_runs():
 def test_diverging_run_is_recorded_not_raised():
     A = random_spd(3, 10.0, torch.Generator().manual_seed(2))
     problem = Quadratic.create(A, torch.zeros(3))
-    trace = cwss_bfgs(problem, torch.ones(1, 3), FixedSteps(1e200), 5, H0=torch.eye(3))
+    trace = cwss_bfgs(problem, torch.ones(1, 3), FixedSteps(1e200, interval=None), 5, H0=torch.eye(3))
     assert int(trace.diverged_at[0]) >= 0
     assert np.isnan(trace.series("f")[-1, 0])
 
 
 def test_non_descent_step_is_recorded():
     problem = Quadratic.create(torch.diag(torch.tensor([1.0, 1.0])), torch.zeros(2))
-    trace = cwss_bfgs(problem, torch.ones(1, 2), FixedSteps(-0.5), 2, H0=torch.eye(2))
+    trace = cwss_bfgs(problem, torch.ones(1, 2), FixedSteps(-0.5, interval=None), 2, H0=torch.eye(2))
     assert trace.series("descent")[0, 0] == 0.0
 
 
@@ -61,12 +61,26 @@ def test_hypergradient_keeps_P_in_its_interval_and_converges():
     (dict(P=torch.ones(3)), "shapes do not match"),
     (dict(g=torch.tensor([float("inf"), 0.0])), "g contains NaN"),
     (dict(x=torch.tensor([float("nan"), 0.0])), "x contains NaN"),
+    (dict(P=torch.tensor([1.0, 2.5])), "P must lie in the closed interval"),
+    (dict(P=torch.tensor([-0.1, 1.0])), "P must lie in the closed interval"),
 ])
 def test_cwss_step_rejects_bad_input(kwargs, message):
     args = dict(x=torch.zeros(2), g=torch.ones(2), H=torch.eye(2), P=torch.ones(2))
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         cwss_step(**args)
+
+
+def test_steps_outside_the_interval_are_rejected_unless_allowed():
+    problem = Quadratic.create(torch.eye(2), torch.zeros(2))
+    with pytest.raises(ValueError, match="P must lie"):
+        FixedSteps(2.5)
+    with pytest.raises(ValueError, match="P must lie"):
+        cwss_bfgs(problem, torch.ones(2), FixedSteps(lambda k: torch.tensor(3.0)), 1)
+    with pytest.raises(ValueError, match="P must lie"):
+        FixedSteps(1.5, interval=(0.1, 1.0))
+    assert torch.allclose(cwss_step(torch.ones(2), torch.ones(2), torch.eye(2), torch.full((2,), 3.0), interval=None),
+                          torch.full((2,), -2.0))
 
 
 def test_solver_rejects_bad_arguments():

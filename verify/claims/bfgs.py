@@ -163,7 +163,7 @@ def curvature_strongly_convex(ctx: Context) -> Evidence:
     d, m, runs, iterations = ctx.pick(10, 30), ctx.pick(30, 100), ctx.pick(4, 16), ctx.pick(30, 100)
     problem = LogisticRegression.random(d, m, reg=1e-2, batch=(runs,), generator=gen)
     random_P = torch.empty(iterations, runs, d, dtype=torch.float64).uniform_(-1, 3, generator=gen)
-    trace = cwss_bfgs(problem, torch.zeros(runs, d, dtype=torch.float64), FixedSteps(lambda k: random_P[k]),
+    trace = cwss_bfgs(problem, torch.zeros(runs, d, dtype=torch.float64), FixedSteps(lambda k: random_P[k], interval=None),
                       iterations, cond_every=0)
     ys = trace.series("ys")
     steps = trace.series("step_length")
@@ -381,7 +381,7 @@ def _contraction_margin(instance) -> float:
     A, x, x_star, p = (_t(v) for v in instance)
     e = x - x_star
     g = A @ e
-    x_next = cwss_step(x, g, torch.linalg.inv(A), p)
+    x_next = cwss_step(x, g, torch.linalg.inv(A), p, interval=None)  # p ∈ [−1, 3]: both sides of [0, 2]
     e_next = x_next - x_star
     kappa = float(torch.linalg.cond(A))
     tol = 8 * len(p) * kappa * EPS * (1 + float(p.abs().max())) * float(e.norm()) + 1e-300
