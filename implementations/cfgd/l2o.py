@@ -79,23 +79,37 @@ def _features(f, x: torch.Tensor, t: int, horizon: int, p: float, dtype) -> torc
 
 
 class L2OCFGD(nn.Module):
-    """The learned CFGD optimizer: per coordinate and step, (α, β, c) = heads(LSTM(features))."""
+    """The learned CFGD optimizer: per coordinate and step, (α, β, c) = heads(LSTM(features)).
+
+    fixed_beta, fixed_c: when given (finite numbers), β resp. c is held at that constant for every coordinate
+    and step instead of being read from the head; with both set this is the α-only meta-optimizer of
+    THEORY.md §1.5. The head keeps its three outputs either way (same parameters and checkpoints); an
+    output that is overridden gets no meta-gradient.
+    """
 
     def __init__(self, hidden: int = 40, preprocessing: float = 10.0, alpha_min: float = 1e-4, nodes: int = 1,
-                 hessian: str = "exact", probes: int = 3):
+                 hessian: str = "exact", probes: int = 3, fixed_beta: float | None = None,
+                 fixed_c: float | None = None):
         super().__init__()
         if not 0 < alpha_min < 0.5:
             raise ValueError(f"alpha_min must lie in (0, 0.5), got {alpha_min}")
+        for name, value in (("fixed_beta", fixed_beta), ("fixed_c", fixed_c)):
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)):
+                raise ValueError(f"{name} must be None or a finite number, got {value!r}")
         self.net = CoordinateLSTM(3, hidden, 3)
         self.preprocessing = preprocessing
         self.alpha_min = alpha_min
         self.nodes, self.hessian, self.probes = nodes, hessian, probes
+        self.fixed_beta, self.fixed_c = fixed_beta, fixed_c
 
     def heads(self, outputs: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """α = sigmoid(o₀) clamped to [α_min, 1 − α_min], β = o₁, c = o₂ (in x's dtype)."""
+        """α = sigmoid(o₀) clamped to [α_min, 1 − α_min], β = o₁ (or fixed_beta), c = o₂ (or fixed_c), in x's
+        dtype."""
         outputs = outputs.to(like.dtype)
         alpha = torch.sigmoid(outputs[:, 0]).clamp(self.alpha_min, 1 - self.alpha_min)
-        return alpha, outputs[:, 1], outputs[:, 2]
+        beta = outputs[:, 1] if self.fixed_beta is None else torch.full_like(alpha, self.fixed_beta)
+        c = outputs[:, 2] if self.fixed_c is None else torch.full_like(alpha, self.fixed_c)
+        return alpha, beta, c
 
     def step(self, f: Callable, x: torch.Tensor, t: int, horizon: int, state: LSTMState, step_size,
              generator: torch.Generator | None = None) -> tuple[torch.Tensor, LSTMState, StepRecord]:

@@ -158,3 +158,31 @@ def test_reduced_scale_meta_training_finishes_with_finite_losses(task):
     from implementations.cfgd.meta_train import reduced_config
     model, log = meta_train(reduced_config(task))
     assert all(math.isfinite(v) for v in log["summed_loss"])
+
+
+def test_alpha_only_l2o_cfgd_emits_the_fixed_beta_and_c_and_a_varying_alpha():
+    """fixed_beta/fixed_c (the α-only ablation): every emitted β, c equals the fixed value at every step and
+    coordinate, α still varies (over coordinates and steps), and meta-training moves the weights feeding α."""
+    problem = LeastSquares.random_cfgd(6, 6, torch.Generator().manual_seed(3))
+    x0 = torch.randn(6, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    torch.manual_seed(0)
+    model = L2OCFGD(hidden=6, fixed_beta=0.3, fixed_c=-1.5).double()
+    run = rollout(model, problem.value, x0, 5, ExactLineSearch(), keep_records=True)
+    assert run.diverged_at is None and len(run.records) == 5
+    for record in run.records:
+        assert torch.equal(record.beta, torch.full((6,), 0.3, dtype=torch.float64))
+        assert torch.equal(record.c, torch.full((6,), -1.5, dtype=torch.float64))
+    alphas = torch.stack([r.alpha for r in run.records])
+    assert alphas.std() > 0 and bool(((alphas > 0) & (alphas < 1)).all())
+    before = model.net.head.weight.detach().clone()
+    meta = torch.optim.Adam(model.parameters(), lr=1e-2)
+    rollout(model, problem.value, x0, 6, ExactLineSearch(), unroll=3, meta_optimizer=meta)
+    moved = (model.net.head.weight.detach() - before).abs().sum(dim=1)
+    assert moved[0] > 0 and moved[1] == 0 and moved[2] == 0  # only the α row of the head gets a gradient
+
+
+def test_fixed_beta_and_c_must_be_finite_numbers():
+    with pytest.raises(ValueError, match="fixed_beta"):
+        L2OCFGD(hidden=4, fixed_beta=math.nan)
+    with pytest.raises(ValueError, match="fixed_c"):
+        L2OCFGD(hidden=4, fixed_c="0")
