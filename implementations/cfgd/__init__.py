@@ -23,12 +23,16 @@ _EXPORTS = {
     "LookaheadGridSearch": "implementations.cfgd.optimizers",
     "L2OCFGD": "implementations.cfgd.l2o",
     "LSTMOptimizer": "implementations.cfgd.l2o",
-    "meta_train": "implementations.cfgd.meta_train",
-    "paper_config": "implementations.cfgd.meta_train",
-    "reduced_config": "implementations.cfgd.meta_train",
-    "save_checkpoint": "implementations.cfgd.meta_train",
-    "load_checkpoint": "implementations.cfgd.meta_train",
-    "grid_search_static": "implementations.cfgd.meta_train",
+    "meta_train": "implementations.cfgd.training",
+    "meta_train_model": "implementations.cfgd.training",
+    "rollout": "implementations.cfgd.training",
+    "MetaTrainConfig": "implementations.cfgd.training",
+    "TaskConfig": "implementations.cfgd.training",
+    "paper_config": "implementations.cfgd.training",
+    "reduced_config": "implementations.cfgd.training",
+    "save_checkpoint": "implementations.cfgd.training",
+    "load_checkpoint": "implementations.cfgd.training",
+    "grid_search_static": "implementations.cfgd.training",
 }
 __all__ = sorted([*_EXPORTS, "gauss_jacobi"])
 

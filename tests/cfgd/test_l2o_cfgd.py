@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from implementations.cfgd.l2o import L2OCFGD, LSTMOptimizer, preprocess_gradient
-from implementations.cfgd.meta_train import (MetaTrainConfig, StaticGrid, TaskConfig, grid_search_static,
-                                             load_checkpoint, meta_train, rollout, save_checkpoint)
+from implementations.cfgd.training import (MetaTrainConfig, StaticGrid, TaskConfig, grid_search_static,
+                                           load_checkpoint, meta_train, meta_train_model, rollout,
+                                           save_checkpoint)
 from implementations.cfgd.optimizers import (ExactLineSearch, FixedStep, LookaheadGridSearch, cfgd,
                                              random_initial_terminals)
 from implementations.cfgd.quadratic import at_cfgd, na_cfgd
@@ -98,16 +99,16 @@ def test_alpha_head_stays_inside_the_open_interval_for_huge_outputs():
     assert bool(((alpha > 0) & (alpha < 1)).all())
 
 
-def tiny_config(kind: str) -> MetaTrainConfig:
+def tiny_config(kind: str, **fixed) -> MetaTrainConfig:
     return MetaTrainConfig(TaskConfig("least-squares", d=4, m=4, iterations=6), kind, runs=2, unroll=3, lr=1e-3,
-                           hidden=6, hessian="exact")
+                           hidden=6, hessian="exact", **fixed)
 
 
-@pytest.mark.parametrize("kind", ["cfgd", "lstm"])
-def test_meta_training_changes_weights_and_the_checkpoint_round_trips(kind, tmp_path):
-    config = tiny_config(kind)
+@pytest.mark.parametrize("kind, fixed", [("cfgd", {}), ("lstm", {}), ("cfgd", dict(fixed_beta=0.3, fixed_c=-1.0))])
+def test_meta_training_changes_weights_and_the_checkpoint_round_trips(kind, fixed, tmp_path):
+    config = tiny_config(kind, **fixed)
     torch.manual_seed(0)
-    from implementations.cfgd.meta_train import build_model
+    from implementations.cfgd.training import build_model
     untrained = build_model(config).state_dict()
     model, log = meta_train(config)
     assert len(log["summed_loss"]) == 2 and all(math.isfinite(v) for v in log["summed_loss"])
@@ -121,6 +122,31 @@ def test_meta_training_changes_weights_and_the_checkpoint_round_trips(kind, tmp_
     a = rollout(model, problem.value, x0, 5, ExactLineSearch())
     b = rollout(loaded, problem.value, x0, 5, ExactLineSearch())
     assert a.losses == b.losses
+    if fixed:
+        assert (loaded.fixed_beta, loaded.fixed_c) == (fixed["fixed_beta"], fixed["fixed_c"])
+
+
+def test_meta_train_is_meta_train_model_on_the_configured_task():
+    """meta_train(config) = build_model under config.seed + meta_train_model on config.task's problems."""
+    config = tiny_config("cfgd")
+    _, log = meta_train(config)
+    torch.manual_seed(config.seed)
+    from implementations.cfgd.training import build_model
+    model = build_model(config)
+    again = meta_train_model(model, config.task.make, config.task.iterations, config.task.step_size(),
+                             config.runs, config.unroll, config.lr, torch.Generator().manual_seed(config.seed))
+    assert again == log
+
+
+def test_the_package_exports_the_meta_training_functions():
+    import implementations.cfgd as cfgd_package
+    import implementations.cfgd.training  # noqa: F401  (a loaded submodule must not shadow the function)
+    assert callable(cfgd_package.meta_train) and callable(cfgd_package.rollout)
+
+
+def test_fixed_beta_and_c_do_not_apply_to_the_black_box_lstm():
+    with pytest.raises(ValueError, match="fixed_beta"):
+        tiny_config("lstm", fixed_beta=0.0)
 
 
 def test_grid_search_returns_the_configuration_with_the_lowest_summed_loss():
@@ -155,7 +181,7 @@ def test_l2o_cfgd_runs_on_the_digit_classifier_with_a_fixed_step():
 @pytest.mark.parametrize("task", ["least-squares", "h2"])
 def test_reduced_scale_meta_training_finishes_with_finite_losses(task):
     """reduced_config meta-trains in about a minute on one core (float64)."""
-    from implementations.cfgd.meta_train import reduced_config
+    from implementations.cfgd.training import reduced_config
     model, log = meta_train(reduced_config(task))
     assert all(math.isfinite(v) for v in log["summed_loss"])
 

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from implementations.cfgd.caputo import authors_caputo_direction, caputo_gradient, coordinate_derivatives
 from implementations.cfgd.l2o import L2OCFGD
-from implementations.cfgd.meta_train import (MetaTrainConfig, StaticGrid, TaskConfig, grid_search_static,
-                                             meta_train, paper_config, reduced_config, rollout, run_static)
+from implementations.cfgd.training import (MetaTrainConfig, StaticGrid, TaskConfig, grid_search_static,
+                                           meta_train, paper_config, reduced_config, rollout, run_static)
 from implementations.cfgd.optimizers import ExactLineSearch, cfgd
 from implementations.problems.least_squares import LeastSquares
 from theory.cfgd import scaled_caputo_mp

@@ -68,7 +68,8 @@ class TaskConfig:
 
 @dataclass(frozen=True)
 class MetaTrainConfig:
-    """Meta-training set-up. kind: "cfgd" (L2O-CFGD) or "lstm" (black-box baseline)."""
+    """Meta-training set-up. kind: "cfgd" (L2O-CFGD) or "lstm" (black-box baseline); fixed_beta/fixed_c hold
+    L2O-CFGD's β/c constant (both: the α-only meta-optimizer, see L2OCFGD)."""
 
     task: TaskConfig = field(default_factory=TaskConfig)
     kind: str = "cfgd"
@@ -81,10 +82,14 @@ class MetaTrainConfig:
     probes: int = 3
     seed: int = 0
     dtype: str = "float64"
+    fixed_beta: float | None = None
+    fixed_c: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("cfgd", "lstm"):
             raise ValueError(f"kind must be 'cfgd' or 'lstm', got {self.kind!r}")
+        if self.kind == "lstm" and (self.fixed_beta is not None or self.fixed_c is not None):
+            raise ValueError("fixed_beta/fixed_c apply to kind='cfgd' only")
         for key in ("runs", "unroll", "hidden", "nodes", "probes"):
             check_positive_int(key, getattr(self, key))
 
@@ -111,8 +116,8 @@ def paper_config(task: str = "least-squares", kind: str = "cfgd") -> MetaTrainCo
 def reduced_config(task: str = "least-squares", kind: str = "cfgd") -> MetaTrainConfig:
     """A scale that meta-trains in about a minute on one CPU core: least squares d = m = 20, 40 runs of 100
     iterations; H-functions with the paper's 1–50–1 network on 100 points, 30 runs of 60 iterations; exact
-    ∂²_jj (exact and ~10× cheaper than 3 probes, see implementations.cfgd.caputo) instead of Hutchinson;
-    meta-lr 3e-3."""
+    ∂²_jj instead of Hutchinson (no estimator noise in so few runs; on the one-hidden-layer MLPs the closed
+    form makes it cheaper than 3 probes, see benchmarks/cfgd_caputo_step.md); meta-lr 3e-3."""
     if task == "least-squares":
         return MetaTrainConfig(TaskConfig(task, d=20, m=20, iterations=100), kind, runs=40, unroll=20, lr=3e-3,
                                hessian="exact")
@@ -125,7 +130,8 @@ def reduced_config(task: str = "least-squares", kind: str = "cfgd") -> MetaTrain
 
 def build_model(config: MetaTrainConfig) -> torch.nn.Module:
     if config.kind == "cfgd":
-        model = L2OCFGD(config.hidden, nodes=config.nodes, hessian=config.hessian, probes=config.probes)
+        model = L2OCFGD(config.hidden, nodes=config.nodes, hessian=config.hessian, probes=config.probes,
+                        fixed_beta=config.fixed_beta, fixed_c=config.fixed_c)
     else:
         model = LSTMOptimizer(config.hidden)
     return model.to(getattr(torch, config.dtype))
@@ -181,23 +187,35 @@ def rollout(model: torch.nn.Module, f: Callable, x0: torch.Tensor, iterations: i
     return Rollout(losses, records)
 
 
-def meta_train(config: MetaTrainConfig, log_every: int = 0) -> tuple[torch.nn.Module, dict]:
-    """Meta-train a fresh model per ``config``; returns it and a log of per-run summed losses."""
-    torch.manual_seed(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
-    dtype = getattr(torch, config.dtype)
-    model = build_model(config)
-    meta_optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    step_size = config.task.step_size()
+def meta_train_model(model: torch.nn.Module, make_problem: Callable[[torch.Generator], tuple[Callable, torch.Tensor]],
+                     iterations: int, step_size, runs: int, unroll: int, lr: float, generator: torch.Generator,
+                     log_every: int = 0) -> dict:
+    """Meta-train ``model`` in place by truncated BPTT: for each of ``runs`` runs draw (f, x⁰) =
+    make_problem(generator) and roll out ``iterations`` steps, one Adam step (lr) on log Σ f every ``unroll``
+    steps (rollout). Returns the log of per-run summed and final losses and divergence steps."""
+    check_positive_int("runs", runs)
+    meta_optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     log = {"summed_loss": [], "final_loss": [], "diverged": []}
-    for run in range(config.runs):
-        f, x0 = config.task.make(generator, dtype)
-        result = rollout(model, f, x0, config.task.iterations, step_size, config.unroll, meta_optimizer, generator)
+    for run in range(runs):
+        f, x0 = make_problem(generator)
+        result = rollout(model, f, x0, iterations, step_size, unroll, meta_optimizer, generator)
         log["summed_loss"].append(result.summed_loss)
         log["final_loss"].append(result.losses[-1])
         log["diverged"].append(result.diverged_at)
         if log_every and (run + 1) % log_every == 0:
-            print(f"run {run + 1}/{config.runs}: summed loss {result.summed_loss:.4g}")
+            print(f"run {run + 1}/{runs}: summed loss {result.summed_loss:.4g}")
+    return log
+
+
+def meta_train(config: MetaTrainConfig, log_every: int = 0) -> tuple[torch.nn.Module, dict]:
+    """Meta-train a fresh model per ``config`` (seeded by config.seed: initial weights and problem draws);
+    returns it and the log of meta_train_model."""
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    dtype = getattr(torch, config.dtype)
+    model = build_model(config)
+    log = meta_train_model(model, lambda g: config.task.make(g, dtype), config.task.iterations,
+                           config.task.step_size(), config.runs, config.unroll, config.lr, generator, log_every)
     return model, log
 
 
