@@ -1,5 +1,9 @@
 """The learned step-size model: a coordinate-wise LSTM proposing P_k for CWSS-BFGS (THEORY.md §2).
 
+Every step-size model (this LSTM; the MLP and Transformer of ``implementations.bfgs.models_alt``) is a
+:class:`StepSizeModel`: the same features (:func:`step_features`), the same zero-initialised linear head and
+the same output map into the declared interval (:func:`bounded_steps`); only the encoder differs.
+
 Inputs per coordinate i: (x_i, g_i, (H g)_i), each preprocessed as in Andrychowicz et al. (2016) with
 p = 10: v ↦ (log|v|/p, sign v) if |v| ≥ e^{−p}, else (−1, e^p v) (bounded features for any finite v).
 One LSTMCell shared by all coordinates (hidden state per coordinate), a linear head o, and
@@ -34,56 +38,118 @@ def preprocess(v: torch.Tensor, p: float = PREPROCESS_P) -> torch.Tensor:
     return torch.stack([log_part, sign_part], dim=-1)
 
 
-class StepSizeLSTM(nn.Module):
-    """P = clip(2σ(o), low, high) from a coordinate-wise LSTM over preprocessed (x, g, Hg)."""
+FEATURES = 6  # per coordinate: preprocessed x_i, g_i and (Hg)_i, two numbers each
 
-    def __init__(self, hidden: int = 20, interval: tuple[float, float] = (0.1, 1.9),
-                 coordinatewise: bool = True) -> None:
-        super().__init__()
+
+def step_features(x: torch.Tensor, g: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x, features): the validated x and the per-coordinate model inputs (…, d, 6) of x, g, d = Hg of shape
+    (B, d) or (d,): [preprocess(x_i), preprocess(g_i), preprocess(d_i)]. Shared by every step-size model."""
+    x = check_finite("x", as_tensor("x", x))
+    g = check_finite("g", as_tensor("g", g, like=x))
+    d = check_finite("d", as_tensor("d", d, like=x))
+    if g.shape != x.shape or d.shape != x.shape:
+        raise ValueError(f"x, g, d must share one shape, got {tuple(x.shape)}, {tuple(g.shape)}, {tuple(d.shape)}")
+    if x.dim() not in (1, 2):
+        raise ValueError(f"x must have shape (d,) or (B, d), got {tuple(x.shape)}")
+    return x, torch.cat([preprocess(x), preprocess(g), preprocess(d)], dim=-1)
+
+
+def bounded_steps(raw: torch.Tensor, interval: tuple[float, float],
+                  coordinatewise: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """(P, clipped fraction over the last axis): the output map P = clip(2σ(o), low, high) of the raw
+    per-coordinate outputs o (…, d), shared by every step-size model. ``coordinatewise=False`` first
+    averages o over coordinates (one scalar step p·I). Any o without NaN (±inf included) gives P ∈ [low, high]."""
+    if not coordinatewise:
+        raw = raw.mean(-1, keepdim=True).expand_as(raw)
+    unclipped = 2 * torch.sigmoid(raw)
+    low, high = interval
+    P = unclipped.clamp(low, high)
+    clipped = ((unclipped < low) | (unclipped > high)).to(raw.dtype).mean(-1)
+    return P, clipped
+
+
+def check_interval(interval) -> tuple[float, float]:
+    low, high = interval
+    if not 0 <= low < 1 < high <= 2:
+        raise ValueError(f"interval must satisfy 0 <= low < 1 < high <= 2, got {interval}")
+    return float(low), float(high)
+
+
+class StepSizeModel(nn.Module):
+    """The skeleton every step-size model shares: validated features (:func:`step_features`) → an encoder
+    (subclasses: :meth:`encode`, per-coordinate hidden vectors and a recurrent state or None) → a linear
+    head o (zero-initialised, so the untrained model gives P ≡ I: plain BFGS with unit steps) → the output
+    map :func:`bounded_steps` into the declared interval [low, high] ⊂ [0, 2].
+
+    Subclasses pass their encoder's modules as keyword arguments; they are registered (in that order)
+    before the head is created, so a seeded model draws its random initial weights in a fixed order.
+    ``forward(x, g, d, state)`` returns (P like x, clipped fraction per instance, new state)."""
+
+    def __init__(self, hidden: int, interval: tuple[float, float] = (0.1, 1.9), coordinatewise: bool = True,
+                 **encoder: nn.Module) -> None:
         check_positive_int("hidden", hidden)
-        low, high = interval
-        if not 0 <= low < 1 < high <= 2:
-            raise ValueError(f"interval must satisfy 0 <= low < 1 < high <= 2, got {interval}")
-        self.interval = (float(low), float(high))
+        interval = check_interval(interval)
+        super().__init__()
+        self.interval = interval
         self.coordinatewise = coordinatewise
         self.hidden = hidden
-        self.cell = nn.LSTMCell(6, hidden)
+        for name, module in encoder.items():
+            setattr(self, name, module)
         self.head = nn.Linear(hidden, 1)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
+    def encode(self, features: torch.Tensor, state):  # pragma: no cover - abstract
+        """(hidden vectors whose head outputs reshape to features.shape[:-1], new state)."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, g: torch.Tensor, d: torch.Tensor, state=None):
+        """(P, clipped fraction per instance, new state) for x, g, d = Hg of shape (B, d) or (d,)."""
+        x, features = step_features(x, g, d)
+        hidden, state = self.encode(features.to(self.head.weight.dtype), state)
+        raw = self.head(hidden).reshape(x.shape)
+        P, clipped = bounded_steps(raw, self.interval, self.coordinatewise)
+        return P.to(x.dtype), clipped.to(x.dtype), state
+
+
+class StepSizeLSTM(StepSizeModel):
+    """P = clip(2σ(o), low, high) from a coordinate-wise LSTM over preprocessed (x, g, Hg): one LSTMCell
+    shared by all coordinates, a hidden state (h, c) per coordinate carried across iterations."""
+
+    def __init__(self, hidden: int = 20, interval: tuple[float, float] = (0.1, 1.9),
+                 coordinatewise: bool = True) -> None:
+        check_positive_int("hidden", hidden)
+        super().__init__(hidden, interval, coordinatewise, cell=nn.LSTMCell(FEATURES, hidden))
+
     def initial_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        zeros = torch.zeros(x.numel(), self.hidden, dtype=x.dtype, device=x.device)
+        """Zero (h, c) for every coordinate of x, in the model's dtype."""
+        zeros = torch.zeros(x.numel(), self.hidden, dtype=self.head.weight.dtype, device=x.device)
         return zeros, zeros.clone()
 
-    def forward(self, x: torch.Tensor, g: torch.Tensor, d: torch.Tensor,
-                state: tuple[torch.Tensor, torch.Tensor] | None = None):
-        """(P, clipped fraction per instance, new state) for x, g, d = Hg of shape (B, d) or (d,)."""
-        x = check_finite("x", as_tensor("x", x))
-        g = check_finite("g", as_tensor("g", g, like=x))
-        d = check_finite("d", as_tensor("d", d, like=x))
-        if g.shape != x.shape or d.shape != x.shape:
-            raise ValueError(f"x, g, d must share one shape, got {tuple(x.shape)}, {tuple(g.shape)}, {tuple(d.shape)}")
-        features = torch.cat([preprocess(x), preprocess(g), preprocess(d)], dim=-1).reshape(-1, 6)
-        features = features.to(self.head.weight.dtype)
-        if state is None or state[0].shape[0] != features.shape[0]:
-            state = self.initial_state(x)
-        h, c = self.cell(features, state)
-        raw = self.head(h).reshape(x.shape)
-        if not self.coordinatewise:
-            raw = raw.mean(-1, keepdim=True).expand_as(raw)
-        unclipped = 2 * torch.sigmoid(raw)
-        low, high = self.interval
-        P = unclipped.clamp(low, high)
-        clipped = ((unclipped < low) | (unclipped > high)).to(x.dtype).mean(-1)
-        return P.to(x.dtype), clipped, (h, c)
+    def encode(self, features, state):
+        flat = features.reshape(-1, FEATURES)
+        if state is None or state[0].shape[0] != flat.shape[0]:
+            state = self.initial_state(flat[:, 0])
+        h, c = self.cell(flat, state)
+        return h, (h, c)
+
+
+def _detached(state):
+    """A recurrent state (None, a tensor or a tuple of them) cut from the graph."""
+    if state is None:
+        return None
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    return tuple(_detached(part) for part in state)
 
 
 class LearnedSteps:
-    """A ``cwss_bfgs`` step policy driven by a :class:`StepSizeLSTM`, updated online after every iteration
-    (Adam with learning rate ``lr``) when ``learning`` is True; states are detached every step."""
+    """A ``cwss_bfgs`` step policy driven by a :class:`StepSizeModel` (LSTM, MLP or Transformer), updated
+    online after every iteration (Adam with learning rate ``lr``) when ``learning`` is True; recurrent
+    states are detached every step (truncated backpropagation of one iteration). An update whose gradient
+    is not finite is skipped (counted in ``skipped_updates``)."""
 
-    def __init__(self, model: StepSizeLSTM, lr: float = 1e-3, reg: float = 1e-2, learning: bool = True) -> None:
+    def __init__(self, model: StepSizeModel, lr: float = 1e-3, reg: float = 1e-2, learning: bool = True) -> None:
         check_positive("lr", lr)
         if not (isinstance(reg, (int, float)) and reg >= 0):
             raise ValueError(f"reg must be >= 0, got {reg!r}")
@@ -91,11 +157,12 @@ class LearnedSteps:
         self.optimiser = torch.optim.Adam(model.parameters(), lr=lr) if learning else None
         self.state = None
         self.losses: list[float] = []
+        self.skipped_updates = 0  # online updates dropped because their gradient was not finite
 
     def propose(self, k, x, g, d):
         with torch.set_grad_enabled(self.learns):
             P, clipped, state = self.model(x, g, d, self.state)
-        self.state = (state[0].detach(), state[1].detach())
+        self.state = _detached(state)
         return P, clipped
 
     def learn(self, f_next, f, g, d, P):
@@ -111,14 +178,21 @@ class LearnedSteps:
         loss = per_instance[finite].mean()
         self.optimiser.zero_grad()
         loss.backward()
-        self.optimiser.step()
+        # an instance left out above can still put NaN into the shared gradient (0·inf in the backward pass
+        # of a batched f at an overflowing point): skip such an update rather than poison the model's weights
+        if any(p.grad is not None and not bool(torch.isfinite(p.grad).all()) for p in self.model.parameters()):
+            self.optimiser.zero_grad()
+            self.skipped_updates += 1
+        else:
+            self.optimiser.step()
         self.losses.append(float(loss.detach()))
 
 
-def meta_train(model: StepSizeLSTM, instances, iterations: int, lr: float = 1e-3, reg: float = 1e-2,
-               epochs: int = 1) -> list[float]:
+def meta_train(model: StepSizeModel, instances, iterations: int, lr: float = 1e-3, reg: float = 1e-2,
+               epochs: int = 1, safeguard: str = "skip") -> list[float]:
     """Meta-train ``model`` in place: for each (objective, x0) in ``instances`` (``epochs`` passes), run
-    ``iterations`` CWSS-BFGS steps with online updates; returns the mean online loss of each run."""
+    ``iterations`` CWSS-BFGS steps (curvature ``safeguard`` "skip" or "damp") with online updates; returns
+    the mean online loss of each run."""
     from implementations.bfgs.solver import cwss_bfgs
 
     check_positive_int("iterations", iterations)
@@ -128,7 +202,7 @@ def meta_train(model: StepSizeLSTM, instances, iterations: int, lr: float = 1e-3
     for _ in range(epochs):
         for objective, x0 in instances:
             policy.state, start = None, len(policy.losses)
-            cwss_bfgs(objective, x0, policy, iterations, cond_every=0)
+            cwss_bfgs(objective, x0, policy, iterations, safeguard=safeguard, cond_every=0)
             run_losses = [v for v in policy.losses[start:] if v == v]
             history.append(sum(run_losses) / max(len(run_losses), 1))
     return history

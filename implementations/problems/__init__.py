@@ -9,7 +9,8 @@ from implementations.problems.logistic import LogisticRegression
 from implementations.problems.logsumexp import LogSumExp
 from implementations.problems.mlp_classifier import digit_classifier
 from implementations.problems.quadratic import Quadratic, random_spd
+from implementations.problems.rosenbrock import Rosenbrock
 
 __all__ = ["Quadratic", "random_spd", "LeastSquares", "LogisticRegression", "LogSumExp", "DigitCNN",
            "DigitCNNObjective", "FlatMLPObjective", "h_function", "hfunction_regression", "digit_classifier",
-           "load_digit_data"]
+           "load_digit_data", "Rosenbrock"]
