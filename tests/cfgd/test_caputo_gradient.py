@@ -195,3 +195,15 @@ def test_deeper_mlps_fall_back_to_the_generic_route():
     x = problem.initial_point(gen)
     D = caputo_gradient(problem, x, 0.999999, 0.0, 0.0)
     assert torch.allclose(D, torch.func.grad(problem)(x), atol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["exact", "hutchinson", "hutchinson-abs"])
+def test_an_objective_returning_a_one_element_tensor_is_accepted_in_every_mode(mode):
+    """f(x) of shape (1,) (e.g. ½ a x² + b x on a 1-vector) is treated like its scalar."""
+    x = torch.tensor([-1.0], dtype=torch.float64)
+    vector_f = lambda v: v * v - v
+    scalar_f = lambda v: (v * v - v).sum()
+    kwargs = dict(alpha=0.5, beta=0.3, c=1.0, hessian=mode, probes=3)
+    a = caputo_gradient(vector_f, x, generator=torch.Generator().manual_seed(0), **kwargs)
+    b = caputo_gradient(scalar_f, x, generator=torch.Generator().manual_seed(0), **kwargs)
+    assert a.shape == (1,) and torch.allclose(a, b)
