@@ -138,7 +138,8 @@ def lbfgs_torch(objective, x0, iterations: int, history: int = 10) -> Trace:
 
 
 def adam(objective, x0, iterations: int, lr: float = 1e-2) -> Trace:
-    """torch.optim.Adam with full-batch gradients (the CNN baseline)."""
+    """torch.optim.Adam with full-batch gradients (the CNN baseline). A non-finite f or ∇f ends the run,
+    recorded in ``diverged_at`` (never raised)."""
     check_positive_int("iterations", iterations)
     check_positive("lr", lr)
     started = time.perf_counter()
@@ -146,15 +147,19 @@ def adam(objective, x0, iterations: int, lr: float = 1e-2) -> Trace:
     trace = Trace(f0=f.reshape(1).clone(), grad_norm0=torch.linalg.vector_norm(g).reshape(1), started=started)
     w = x.clone().requires_grad_(True)
     optimiser = torch.optim.Adam([w], lr=lr)
-    for _ in range(iterations):
+    trace.diverged_at = torch.tensor([-1])
+    for k in range(iterations):
         optimiser.zero_grad()
         objective.value(w).backward()
         optimiser.step()
         with torch.no_grad():
             f, g = objective.value(w), objective.gradient(w)
+        if not (torch.isfinite(f).all() and torch.isfinite(g).all()):
+            trace.record(f=torch.tensor(float("nan")), grad_norm=torch.tensor(float("nan")))
+            trace.diverged_at = torch.tensor([k])
+            break
         trace.record(f=f, grad_norm=torch.linalg.vector_norm(g))
-    trace.evaluations = 2 * iterations + 1
+    trace.evaluations = 2 * trace.iterations + 1
     trace.wall_time = time.perf_counter() - started
-    trace.diverged_at = torch.tensor([-1])
     trace.x = w.detach().unsqueeze(0)
     return trace

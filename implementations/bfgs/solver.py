@@ -4,8 +4,10 @@ Batched over instances: x (B, d), H (B, d, d). ``cwss_bfgs`` takes a step policy
 (k, x_k, g_k, d_k = H_k g_k); a learning policy is also handed f(x_{k+1}) with its graph, so it can update
 itself after every iteration (the paper's online update). H_0 = I/‖g_0‖₂ (a unit first step of length 1,
 chosen here; the paper's H_0 is not stated), then the Shanno–Phua scaling H_0 ← (yᵀs/yᵀy)I before the
-first update (Nocedal & Wright Eq. 6.20). Divergence (non-finite f or g) freezes that instance and is
-recorded in ``Trace.diverged_at``; it never raises.
+first update (Nocedal & Wright Eq. 6.20). Divergence freezes that instance and is recorded in
+``Trace.diverged_at``; it never raises. An instance diverges at step k when f(x_{k+1}), ∇f(x_{k+1}), x_{k+1},
+s or y is non-finite, when |f(x_{k+1})| > blowup·max(1, |f(x_0)|) (an iterate running away while f stays
+finite: on Rosenbrock |x| ≈ 1e65 still gives f ≈ 1e260), or when H_k g_k or the updated H overflows.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import torch
 
 from implementations.bfgs.diagnostics import Trace
 from implementations.bfgs.update import condition_number, inverse_bfgs_update
-from implementations.validation import as_tensor, check_closed_interval, check_finite, check_positive_int, check_spd
+from implementations.validation import (as_tensor, check_closed_interval, check_finite, check_positive,
+                                        check_positive_int, check_spd)
 
 
 class Objective(Protocol):
@@ -89,13 +92,16 @@ def _gradient(objective: Objective, x: torch.Tensor) -> torch.Tensor:
 
 
 def cwss_bfgs(objective: Objective, x0, policy: StepPolicy, iterations: int, safeguard: str = "skip",
-              H0: torch.Tensor | None = None, cond_every: int = 1, keep_iterates: bool = False) -> Trace:
+              H0: torch.Tensor | None = None, cond_every: int = 1, keep_iterates: bool = False,
+              blowup: float = 1e12) -> Trace:
     """Run K = ``iterations`` CWSS-BFGS steps from x0 (B, d) (or (d,), treated as B = 1).
 
     κ(H_k) is computed every ``cond_every`` iterations (an O(d³) eigendecomposition; NaN otherwise; 0 = never).
     ``H0``: a fixed SPD initial inverse Hessian (B, d, d), which also disables the Shanno–Phua scaling.
+    ``blowup``: the divergence threshold on |f| relative to max(1, |f(x_0)|) (module docstring).
     """
     check_positive_int("iterations", iterations)
+    check_positive("blowup", blowup)
     if isinstance(cond_every, bool) or not isinstance(cond_every, int) or cond_every < 0:
         raise ValueError(f"cond_every must be an int >= 0, got {cond_every!r}")
     x = check_finite("x0", as_tensor("x0", x0)).detach().clone()
@@ -120,9 +126,13 @@ def cwss_bfgs(objective: Objective, x0, policy: StepPolicy, iterations: int, saf
     trace = Trace(f0=f.clone(), grad_norm0=torch.linalg.vector_norm(g, dim=-1), started=started)
     diverged_at = torch.full((batch,), -1, dtype=torch.long, device=x.device)
     iterates = [x.clone()] if keep_iterates else None
+    limit = blowup * f.abs().clamp_min(1.0)
     for k in range(iterations):
-        active = diverged_at < 0
         d = (H @ g.unsqueeze(-1)).squeeze(-1)
+        overflow = (diverged_at < 0) & ~torch.isfinite(d).all(-1)
+        diverged_at = torch.where(overflow, torch.full_like(diverged_at, k), diverged_at)
+        active = diverged_at < 0
+        d = torch.where(active.unsqueeze(-1), d, torch.zeros_like(d))
         P, clipped = policy.propose(k, x, g, d)
         x_next = x - P * d
         if policy.learns:
@@ -134,19 +144,24 @@ def cwss_bfgs(objective: Objective, x0, policy: StepPolicy, iterations: int, saf
                 f_next = objective.value(x_next).reshape(batch)
         g_next = _gradient(objective, x_next).reshape(batch, dim)
         evaluations += 1
-        finite = torch.isfinite(f_next) & torch.isfinite(g_next).all(-1) & torch.isfinite(x_next).all(-1)
+        step, change = x_next - x, g_next - g
+        finite = (torch.isfinite(f_next) & (f_next.abs() <= limit) & torch.isfinite(g_next).all(-1)
+                  & torch.isfinite(x_next).all(-1) & torch.isfinite(step).all(-1) & torch.isfinite(change).all(-1))
         newly = active & ~finite
         diverged_at = torch.where(newly, torch.full_like(diverged_at, k), diverged_at)
         keep = (diverged_at >= 0).unsqueeze(-1)
-        s = torch.where(keep, torch.zeros_like(x), x_next - x)
-        y = torch.where(keep, torch.zeros_like(g), g_next - g)
+        s = torch.where(keep, torch.zeros_like(x), step)
+        y = torch.where(keep, torch.zeros_like(g), change)
         ys = (y * s).sum(-1)
         if rescale and k == 0:
             yy = (y * y).sum(-1)
             good = (ys > 0) & (yy > 0)
             gamma = torch.where(good, ys / yy.clamp_min(torch.finfo(x.dtype).tiny), H[:, 0, 0])
             H = gamma[:, None, None] * eye
-        H, fired = inverse_bfgs_update(H, s, y, safeguard)
+        updated, fired = inverse_bfgs_update(H, s, y, safeguard)
+        overflow = ~torch.isfinite(updated).all(-1).all(-1)
+        diverged_at = torch.where((diverged_at < 0) & overflow, torch.full_like(diverged_at, k), diverged_at)
+        H = torch.where(overflow[:, None, None], H, updated)
         descent = (g * P * d).sum(-1) > 0
         dev = (P - 1).abs()
         cond = condition_number(H) if cond_every and (k + 1) % cond_every == 0 else None

@@ -7,23 +7,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from implementations.bfgs import backtracking_armijo, bfgs_line_search, lbfgs_torch, strong_wolfe
+from implementations.bfgs import adam, backtracking_armijo, bfgs_line_search, lbfgs_torch, strong_wolfe
+from implementations.problems import Quadratic, Rosenbrock
 from implementations.problems.logistic import LogisticRegression
-
-
-class Rosenbrock:
-    def value(self, x):
-        return (1 - x[..., 0]) ** 2 + 100 * (x[..., 1] - x[..., 0] ** 2) ** 2
-
-    def gradient(self, x):
-        return torch.stack([-2 * (1 - x[..., 0]) - 400 * x[..., 0] * (x[..., 1] - x[..., 0] ** 2),
-                            200 * (x[..., 1] - x[..., 0] ** 2)], -1)
 
 
 @settings(deadline=None, max_examples=40)
 @given(st.floats(-2, 2), st.floats(-1, 3))
 def test_strong_wolfe_step_satisfies_both_conditions_like_scipy(a, b):
-    f = Rosenbrock()
+    f = Rosenbrock(2)
     x = torch.tensor([a, b])
     g = f.gradient(x)
     if float(g.norm()) < 1e-8:
@@ -53,7 +45,7 @@ def test_strong_wolfe_accepts_unit_step_when_scipy_does():
 
 
 def test_armijo_backtracks_to_sufficient_decrease_and_reports_non_descent():
-    f = Rosenbrock()
+    f = Rosenbrock(2)
     x = torch.tensor([-1.2, 1.0])
     g = f.gradient(x)
     result = backtracking_armijo(f, x, f.value(x), g, -g)
@@ -63,7 +55,7 @@ def test_armijo_backtracks_to_sufficient_decrease_and_reports_non_descent():
 
 
 def test_line_search_rejects_bad_constants():
-    f = Rosenbrock()
+    f = Rosenbrock(2)
     x = torch.zeros(2)
     with pytest.raises(ValueError, match="c2"):
         strong_wolfe(f, x, f.value(x), f.gradient(x), -f.gradient(x), c1=0.5, c2=0.1)
@@ -86,3 +78,12 @@ def test_lbfgs_baseline_converges_and_counts_evaluations():
     trace = lbfgs_torch(problem, torch.zeros(8), 40)
     assert trace.series("grad_norm")[-1, 0] < 1e-6
     assert trace.evaluations >= trace.iterations
+
+
+def test_adam_baseline_decreases_f_and_records_divergence_instead_of_raising():
+    problem = Quadratic.create(torch.diag(torch.tensor([1.0, 4.0], dtype=torch.float64)), torch.zeros(2, dtype=torch.float64))
+    trace = adam(problem, torch.ones(2, dtype=torch.float64), 200, lr=0.05)
+    assert int(trace.diverged_at[0]) == -1 and trace.series("f")[-1, 0] < 1e-3 * float(trace.f0[0])
+    concave = Quadratic.create(-torch.eye(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64), require_spd=False)
+    blown = adam(concave, torch.full((2,), 1e153, dtype=torch.float64), 50, lr=1e153)
+    assert int(blown.diverged_at[0]) >= 0 and np.isnan(blown.series("f")[-1, 0])

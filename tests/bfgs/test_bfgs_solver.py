@@ -34,6 +34,40 @@ def test_diverging_run_is_recorded_not_raised():
     assert np.isnan(trace.series("f")[-1, 0])
 
 
+class _OverflowingGradient:
+    """f ≡ 0 with ∇f = ±1e308 alternating between calls: y = ∇f(x⁺) − ∇f(x) overflows although f, ∇f and x
+    stay finite (the kind of run that used to make the BFGS update raise)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def value(self, x):
+        return (x * 0).sum(-1)
+
+    def gradient(self, x):
+        self.calls += 1
+        return torch.full_like(x, 1e308 if self.calls % 2 else -1e308)
+
+
+def test_a_run_that_overflows_while_staying_finite_is_recorded_as_diverged_not_raised():
+    trace = cwss_bfgs(_OverflowingGradient(), torch.ones(2, 3), FixedSteps(1.0), 5)
+    assert (trace.diverged_at == 0).all()
+    assert np.isnan(trace.series("f")).all()
+
+
+def test_an_iterate_running_away_is_diverged_once_f_passes_the_blowup_threshold():
+    """f = −½‖x‖² (unbounded below): the unit steps grow x geometrically; the instance is frozen once
+    |f| > blowup·max(1, |f₀|), and every recorded f before that stays within the threshold."""
+    problem = Quadratic.create(-torch.eye(2), torch.zeros(2), require_spd=False)
+    trace = cwss_bfgs(problem, torch.ones(1, 2), FixedSteps(1.0), 200, blowup=1e6)
+    at = int(trace.diverged_at[0])
+    assert 0 <= at < 199
+    values = trace.values_with_start()[: at + 1, 0]
+    assert np.isfinite(values).all() and np.abs(values).max() <= 1e6
+    with pytest.raises(ValueError, match="blowup"):
+        cwss_bfgs(problem, torch.ones(1, 2), FixedSteps(1.0), 2, blowup=0.0)
+
+
 def test_non_descent_step_is_recorded():
     problem = Quadratic.create(torch.diag(torch.tensor([1.0, 1.0])), torch.zeros(2))
     trace = cwss_bfgs(problem, torch.ones(1, 2), FixedSteps(-0.5, interval=None), 2, H0=torch.eye(2))
