@@ -26,20 +26,35 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a * b).sum(-1)
 
 
-def inverse_bfgs_formula(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """H⁺ = H − (u (Hy)ᵀ + (Hy) uᵀ) + (1 + yᵀHy/yᵀs) u sᵀ, u = s/(yᵀs): N&W Eq. 6.17 expanded (code).
-
-    Written with u = ρs and the ratio yᵀHy/yᵀs rather than ρ² yᵀHy, which overflows for tiny s and y
-    (‖s‖‖y‖ ≲ 1e-154; a hypothesis property test found s = y ≈ 1e-97). Batched: H (..., d, d), s and y
-    (..., d). No safeguard: yᵀs = 0 gives non-finite entries.
-    """
+def _update_factors(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(w, u) with H⁺ = H + w uᵀ + u wᵀ: u = s/(yᵀs), w = (1 + yᵀHy/yᵀs) s/2 − Hy (derived from N&W Eq. 6.17:
+    H⁺ = H − u(Hy)ᵀ − (Hy)uᵀ + (1 + yᵀHy/yᵀs) u sᵀ, and u sᵀ = s uᵀ because u ∥ s)."""
     ys = _dot(y, s)
     hy = _matvec(H, y)
     u = s / ys.unsqueeze(-1)
-    outer_uhy = u.unsqueeze(-1) * hy.unsqueeze(-2)
-    coeff = (1 + _dot(y, hy) / ys)[..., None, None]
-    updated = H - (outer_uhy + outer_uhy.transpose(-1, -2)) + coeff * u.unsqueeze(-1) * s.unsqueeze(-2)
-    return (updated + updated.transpose(-1, -2)) / 2
+    w = ((1 + _dot(y, hy) / ys) / 2).unsqueeze(-1) * s - hy
+    return w, u
+
+
+def _rank_two(H: torch.Tensor, w: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """H + w uᵀ + u wᵀ as one batched matmul over the stacked factors (one pass over the d×d entries)."""
+    left, right = torch.stack([w, u], dim=-1), torch.stack([u, w], dim=-1)
+    if H.dim() == 2:
+        return torch.addmm(H, left, right.T)
+    flat = lambda t: t.reshape(-1, *t.shape[-2:])
+    return torch.baddbmm(flat(H), flat(left), flat(right).transpose(-1, -2)).reshape(H.shape)
+
+
+def inverse_bfgs_formula(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """H⁺ = H + w uᵀ + u wᵀ, u = s/(yᵀs), w = (1 + yᵀHy/yᵀs) s/2 − Hy: N&W Eq. 6.17 as a symmetric rank-two
+    update (code; _update_factors).
+
+    Written with u = ρs and the ratio yᵀHy/yᵀs rather than ρ² yᵀHy, which overflows for tiny s and y
+    (‖s‖‖y‖ ≲ 1e-154; a hypothesis property test found s = y ≈ 1e-97). Symmetric to round-off (the matmul
+    may fuse the two products of an entry differently from its mirror's: |H⁺ − H⁺ᵀ| ≲ 2 eps |w||u|).
+    Batched: H (..., d, d), s and y (..., d). No safeguard: yᵀs = 0 gives non-finite entries.
+    """
+    return _rank_two(H, *_update_factors(H, s, y))
 
 
 def powell_damped_y(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -76,11 +91,12 @@ def inverse_bfgs_update(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor, safeg
     else:
         usable = _dot(y, s) > curvature_eps * torch.linalg.vector_norm(s, dim=-1) * torch.linalg.vector_norm(y, dim=-1)
         fired = ~usable
-    safe_y = torch.where(usable.unsqueeze(-1), y, s)  # placeholder with yᵀs = ‖s‖² > 0 where skipped
-    safe_y = torch.where((usable | (_dot(s, s) > 0)).unsqueeze(-1), safe_y, torch.ones_like(s))
-    safe_s = torch.where((usable | (_dot(s, s) > 0)).unsqueeze(-1), s, torch.ones_like(s))
-    updated = inverse_bfgs_formula(H, safe_s, safe_y)
-    return torch.where(usable[..., None, None], updated, H), fired
+    # skipped instances get zero factors, so H + 0 is H exactly; placeholders keep their arithmetic finite
+    safe_s = torch.where(usable.unsqueeze(-1), s, torch.ones_like(s))
+    safe_y = torch.where(usable.unsqueeze(-1), y, torch.ones_like(y))
+    w, u = (torch.where(usable.unsqueeze(-1), factor, torch.zeros_like(factor))
+            for factor in _update_factors(H, safe_s, safe_y))
+    return _rank_two(H, w, u), fired
 
 
 def condition_number(H: torch.Tensor) -> torch.Tensor:
