@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from implementations.problems import LeastSquares, Quadratic, load_digit_data, random_spd
-from implementations.validation import (broadcast_per_coordinate, check_closed_interval, check_open_interval,
-                                        check_positive_int, check_shape, check_spd)
+from implementations.validation import (broadcast_per_coordinate, check_closed_interval, check_finite,
+                                        check_open_interval, check_positive_int, check_shape, check_spd)
 
 
 @pytest.mark.parametrize("fn, message", [
@@ -54,3 +54,12 @@ def test_digit_data_is_real_and_scaled():
     inputs, labels = load_digit_data(100, seed=0)
     assert inputs.shape == (100, 64) and 0 <= inputs.min() and inputs.max() <= 1
     assert set(labels.tolist()) <= set(range(10)) and len(set(labels.tolist())) > 5
+
+
+def test_check_finite_rejects_inf_and_nan_and_accepts_finite_entries_whose_sum_overflows():
+    big = torch.full((4,), 1e308, dtype=torch.float64)  # finite entries, sum = inf
+    assert check_finite("x", big) is big
+    for bad in (float("inf"), -float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="x contains NaN or infinite"):
+            check_finite("x", torch.tensor([1.0, bad, -1e308], dtype=torch.float64))
+    assert check_finite("n", torch.tensor([1, 2])) is not None  # integer tensors are finite by type
