@@ -74,8 +74,8 @@ def coordinate_derivatives(f: Callable[[torch.Tensor], torch.Tensor], x: torch.T
     one shared forward pass), differentiate that in t (and in x along v for a probe) instead of f at a full
     copy of x per point; when f also provides ``f.coordinate_partials(x, j, t[, probe_vectors])`` (both
     partials, or the probes' mixed partials, in closed form, batched over points) use that. Same values to round-off; far cheaper for networks.
-    chunk_size: points per batched call; None takes f.coordinate_chunk for the closed form (the objective knows
-    its per-point memory; small chunks stay in cache) and DEFAULT_CHUNK otherwise.
+    chunk_size: points per batched call; None gives the closed form every point in one call (it shares its base
+    and tangent passes across them and chunks the rest itself) and DEFAULT_CHUNK points to the other routes.
     Everything is computed on detached inputs (values carry no autograd graph). Derived.
     """
     x = x.detach()
@@ -101,7 +101,7 @@ def coordinate_derivatives(f: Callable[[torch.Tensor], torch.Tensor], x: torch.T
             points[torch.arange(idx.shape[0], device=x.device), idx] = vals
             return points, basis_rows[idx]
     if chunk_size is None:
-        chunk_size = getattr(f, "coordinate_chunk", DEFAULT_CHUNK) if closed_form is not None else DEFAULT_CHUNK
+        chunk_size = max(index.shape[0], 1) if closed_form is not None else DEFAULT_CHUNK
     check_positive_int("chunk_size", chunk_size)
     firsts, seconds = [], []
     for start in range(0, index.shape[0], chunk_size):

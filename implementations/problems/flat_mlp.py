@@ -114,8 +114,8 @@ class FlatMLPObjective:
 
     @property
     def coordinate_chunk(self) -> int:
-        """Points per coordinate_partials call: about 2^17 elements per (points, outputs, samples) tensor,
-        which keeps the closed form's elementwise passes in cache (measured: benchmarks/cfgd_caputo_step.md)."""
+        """Points per chunk inside coordinate_partials: about 2^17 elements per (points, outputs, samples)
+        tensor, which keeps the closed form's elementwise passes in cache (measured: benchmarks/cfgd_caputo_step.md)."""
         return max(1, 2 ** 17 // (self.inputs.shape[0] * self.sizes[-1]))
 
     def coordinate_line(self, x: torch.Tensor, index: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -187,13 +187,16 @@ class FlatMLPObjective:
         first = torch.empty_like(t)
         second = torch.empty(t.shape + (() if probe_vectors is None else (probe_vectors.shape[0],)),
                              dtype=t.dtype, device=t.device)
-        hidden = layer == 0
-        if hidden.any():
-            first[hidden], second[hidden] = self._hidden_partials(row[hidden], col[hidden], t[hidden], Z, O,
-                                                                  slope_Z, W2, tangents)
-        if (~hidden).any():
-            first[~hidden], second[~hidden] = self._output_partials(row[~hidden], col[~hidden], t[~hidden], H, O,
-                                                                    tangents)
+        # the shared passes above once, the per-point corrections in cache-sized chunks
+        for start in range(0, t.shape[0], self.coordinate_chunk):
+            points = torch.arange(start, min(start + self.coordinate_chunk, t.shape[0]), device=t.device)
+            hidden, output = points[layer[points] == 0], points[layer[points] != 0]
+            if hidden.numel():
+                first[hidden], second[hidden] = self._hidden_partials(row[hidden], col[hidden], t[hidden], Z, O,
+                                                                      slope_Z, W2, tangents)
+            if output.numel():
+                first[output], second[output] = self._output_partials(row[output], col[output], t[output], H, O,
+                                                                      tangents)
         return first, second
 
     def _forward_parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
