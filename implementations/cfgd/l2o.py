@@ -16,9 +16,9 @@ from typing import Callable
 
 import torch
 from torch import nn
-from torch.func import grad
 
 from implementations.cfgd.caputo import caputo_gradient
+from implementations.cfgd.optimizers import gradient_of
 
 LSTMState = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -73,7 +73,7 @@ class StepRecord:
 
 
 def _features(f, x: torch.Tensor, t: int, horizon: int, p: float, dtype) -> torch.Tensor:
-    gradient = grad(f)(x.detach())
+    gradient = gradient_of(f, x.detach())
     time_code = torch.full_like(gradient, t / horizon)
     return torch.cat([preprocess_gradient(gradient, p), time_code.unsqueeze(-1)], dim=-1).to(dtype)
 

@@ -22,6 +22,24 @@ from implementations.validation import as_tensor, check_finite, check_positive, 
 Objective = Callable[[torch.Tensor], torch.Tensor]
 
 
+def has_closed_form_derivatives(f: Objective) -> bool:
+    """Whether f provides ``gradient(x)`` and ``hessian_vector_product(x, v)`` (e.g. LeastSquares)."""
+    return callable(getattr(f, "gradient", None)) and callable(getattr(f, "hessian_vector_product", None))
+
+
+def gradient_of(f: Objective, x: torch.Tensor) -> torch.Tensor:
+    """∇f(x): f.gradient(x) when f has closed-form derivatives, else torch.func.grad(f)(x)."""
+    return f.gradient(x) if has_closed_form_derivatives(f) else grad(f)(x)
+
+
+def gradient_and_curvature(f: Objective, x: torch.Tensor, direction: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(∇f(x), ∇²f(x) d): the closed forms when f has them, else one jvp of torch.func.grad(f) (forward over
+    reverse mode, no Hessian formed)."""
+    if has_closed_form_derivatives(f):
+        return f.gradient(x), f.hessian_vector_product(x, direction)
+    return jvp(grad(f), (x,), (direction,))
+
+
 class StepSize(Protocol):
     def __call__(self, f: Objective, x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor: ...
 
@@ -42,12 +60,12 @@ class FixedStep:
 @dataclass(frozen=True)
 class ExactLineSearch:
     """η = ∇f(x)ᵀd / dᵀ∇²f(x)d, the exact minimiser of f(x − ηd) when f is quadratic (the authors'
-    get_optimal_lr, without their +1e-6 in the denominator); dᵀ∇²f d by one jvp of ∇f. Returns 0 when
+    get_optimal_lr, without their +1e-6 in the denominator); ∇²f d by gradient_and_curvature. Returns 0 when
     dᵀ∇²f d ≤ 0 (no minimiser along d). The step is computed on detached x and d (as in the code)."""
 
     def __call__(self, f: Objective, x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
         x, direction = x.detach(), direction.detach()
-        gradient, curvature_dir = jvp(grad(f), (x,), (direction,))
+        gradient, curvature_dir = gradient_and_curvature(f, x, direction)
         curvature = (direction * curvature_dir).sum()
         slope = (gradient * direction).sum()
         return torch.where(curvature > 0, slope / curvature.clamp_min(torch.finfo(x.dtype).tiny),

@@ -17,6 +17,7 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 
 from implementations.problems.digits import load_digit_data
+from implementations.problems.summary import TensorSummaryRepr
 from implementations.validation import check_shape
 
 
@@ -33,8 +34,8 @@ class DigitCNN(nn.Module):
         return self.fc2(torch.tanh(self.fc1(hidden.flatten(1))))
 
 
-@dataclass(frozen=True)
-class DigitCNNObjective:
+@dataclass(frozen=True, repr=False)
+class DigitCNNObjective(TensorSummaryRepr):
     images: torch.Tensor
     labels: torch.Tensor
     reg: float = 1e-4

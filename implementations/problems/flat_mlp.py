@@ -1,5 +1,5 @@
 """Small MLP objectives as functions of one flat parameter vector (so that coordinate-wise methods such as
-the Caputo gradient apply), built on ``torch.func.functional_call``.
+the Caputo gradient apply).
 
 The parameter vector x concatenates the layers' tensors in ``nn.Sequential`` order (weight then bias per
 linear layer), each flattened row-major. ``value`` accepts x of shape (d,) and composes with vmap/jvp.
@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 from torch import nn
-from torch.func import functional_call
 
+from implementations.problems.summary import TensorSummaryRepr
 from implementations.validation import check_finite, check_positive_int, check_shape
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+ACTIVATION_FUNCTIONS = {"tanh": torch.tanh, "relu": torch.relu}
 LOSSES = ("half-sse", "cross-entropy")
 
 
@@ -43,8 +45,8 @@ def _probe_dot(per_probe: torch.Tensor, per_point: torch.Tensor) -> torch.Tensor
     return torch.stack([(tangent * per_point).sum(-2) for tangent in per_probe], dim=1)
 
 
-@dataclass(frozen=True)
-class FlatMLPObjective:
+@dataclass(frozen=True, repr=False)
+class FlatMLPObjective(TensorSummaryRepr):
     """f(x) = loss(MLP_x(inputs), targets) with the MLP's parameters read from the flat vector x.
 
     loss "half-sse": ½ Σ_i (ŷ_i − y_i)² (the authors' H-function loss, sum reduction);
@@ -71,27 +73,45 @@ class FlatMLPObjective:
         module = build_mlp(sizes, activation, output_bias).to(device=inputs.device, dtype=inputs.dtype)
         return cls(sizes, activation, output_bias, inputs, targets, loss, module)
 
+    @cached_property
+    def _layout(self) -> tuple[tuple[str, slice, torch.Size], ...]:
+        """(name, slice in the flat vector, shape) per parameter tensor, in nn.Sequential order."""
+        layout, start = [], 0
+        for name, p in self.module.named_parameters():
+            layout.append((name, slice(start, start + p.numel()), p.shape))
+            start += p.numel()
+        return tuple(layout)
+
     @property
     def shapes(self) -> dict[str, torch.Size]:
-        return {name: p.shape for name, p in self.module.named_parameters()}
+        return {name: shape for name, _, shape in self._layout}
 
     @property
     def dim(self) -> int:
-        return sum(math.prod(shape) for shape in self.shapes.values())
+        return self._layout[-1][1].stop
 
     def layer_slices(self) -> dict[str, slice]:
         """Where each named parameter tensor sits in the flat vector."""
-        slices, start = {}, 0
-        for name, shape in self.shapes.items():
-            slices[name] = slice(start, start + math.prod(shape))
-            start += math.prod(shape)
-        return slices
+        return {name: sl for name, sl, _ in self._layout}
 
     def unflatten(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {name: x[sl].reshape(self.shapes[name]) for name, sl in self.layer_slices().items()}
+        return {name: x[sl].reshape(shape) for name, sl, shape in self._layout}
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return functional_call(self.module, self.unflatten(x), (self.inputs,))
+        """The network's outputs on ``inputs``: linear layers read from x with the activation between them
+        (the forward pass of ``module`` written out; torch.func.functional_call costs more than the layers
+        themselves at these sizes)."""
+        tensors = iter(x[sl].reshape(shape) for _, sl, shape in self._layout)
+        out = self.inputs
+        layers = len(self.sizes) - 1
+        for i in range(layers):
+            last = i == layers - 1
+            weight = next(tensors)
+            bias = next(tensors) if self.output_bias or not last else None
+            out = torch.nn.functional.linear(out, weight, bias)
+            if not last:
+                out = ACTIVATION_FUNCTIONS[self.activation](out)
+        return out
 
     def value(self, x: torch.Tensor) -> torch.Tensor:
         """The objective at the flat parameter vector x of shape (d,)."""

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import torch
 
+from implementations.problems.summary import TensorSummaryRepr
 from implementations.validation import as_tensor, check_finite
 
 
-@dataclass(frozen=True)
-class LeastSquares:
+@dataclass(frozen=True, repr=False)
+class LeastSquares(TensorSummaryRepr):
     """f(x) = ½‖Ax − y‖²; ∇f = Aᵀ(Ax − y); ∇²f = AᵀA; L = λ_max(AᵀA)."""
 
     A: torch.Tensor
@@ -40,9 +41,15 @@ class LeastSquares:
         residual = (self.A @ x.unsqueeze(-1)).squeeze(-1) - self.y
         return 0.5 * (residual * residual).sum(-1)
 
+    __call__ = value
+
     def gradient(self, x: torch.Tensor) -> torch.Tensor:
         residual = (self.A @ x.unsqueeze(-1)).squeeze(-1) - self.y
         return (self.A.transpose(-1, -2) @ residual.unsqueeze(-1)).squeeze(-1)
+
+    def hessian_vector_product(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """∇²f(x) v = Aᵀ(A v) (independent of x)."""
+        return (self.A.transpose(-1, -2) @ (self.A @ v.unsqueeze(-1))).squeeze(-1)
 
     def hessian(self) -> torch.Tensor:
         return self.A.transpose(-1, -2) @ self.A
@@ -50,3 +57,22 @@ class LeastSquares:
     def smoothness(self) -> torch.Tensor:
         """L = λ_max(AᵀA) per instance."""
         return torch.linalg.eigvalsh(self.hessian())[..., -1]
+
+    @property
+    def has_coordinate_structure(self) -> bool:
+        """True for a single instance (A of shape (m, d)), where coordinate_partials applies."""
+        return self.A.dim() == 2
+
+    def coordinate_partials(self, x: torch.Tensor, index: torch.Tensor, t: torch.Tensor,
+                            probe_vectors: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Closed-form derivatives of φ_j(t) = f(x + t e_j), j = index[i], at the points x + t_i e_j (derived:
+        f is quadratic with Hessian Q = AᵀA): φ_j'(t) = ∇f(x)_j + t Q_jj and φ_j''(t) = Q_jj; with
+        probe_vectors V (K, d), (φ_j'(t_i), M) with M[i, k] = (Q v_k)_j, the same at every point. The
+        interface of FlatMLPObjective.coordinate_partials (used by implementations.cfgd.caputo)."""
+        if not self.has_coordinate_structure:
+            raise ValueError(f"coordinate_partials needs a single instance, A of shape (m, d); got {tuple(self.A.shape)}")
+        curvature = (self.A * self.A).sum(0)[index]
+        first = self.gradient(x)[index] + t * curvature
+        if probe_vectors is None:
+            return first, curvature
+        return first, (self.A.T @ (self.A @ probe_vectors.T))[index]

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from implementations.problems.summary import TensorSummaryRepr
 from implementations.validation import as_tensor, check_finite, check_positive
 
 
-@dataclass(frozen=True)
-class LogisticRegression:
+@dataclass(frozen=True, repr=False)
+class LogisticRegression(TensorSummaryRepr):
     A: torch.Tensor
     labels: torch.Tensor
     reg: float

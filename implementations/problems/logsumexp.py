@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 import torch
 
+from implementations.problems.summary import TensorSummaryRepr
 from implementations.validation import as_tensor, check_finite, check_positive
 
 
-@dataclass(frozen=True)
-class LogSumExp:
+@dataclass(frozen=True, repr=False)
+class LogSumExp(TensorSummaryRepr):
     A: torch.Tensor
     b: torch.Tensor
     rho: float

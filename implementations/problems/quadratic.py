@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import torch
 
+from implementations.problems.summary import TensorSummaryRepr
 from implementations.validation import as_tensor, check_finite, check_shape, check_spd
 
 
-@dataclass(frozen=True)
-class Quadratic:
+@dataclass(frozen=True, repr=False)
+class Quadratic(TensorSummaryRepr):
     """f(x) = ½ xᵀAx + bᵀx; ∇f = Ax + b; ∇²f = A; argmin = −A⁻¹b when A ≻ 0."""
 
     A: torch.Tensor

@@ -156,6 +156,23 @@ def test_structured_mlp_routes_equal_the_generic_full_copy_route(mode):
         assert torch.allclose(fast, slow, rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.parametrize("mode", ["exact", "hutchinson", "hutchinson-abs"])
+def test_least_squares_closed_form_route_equals_the_generic_full_copy_route(mode):
+    """LeastSquares.coordinate_partials (∇f_j + t Q_jj, Q_jj, (Q v)_j) gives the generic route's values, on
+    both sides of c."""
+    from implementations.problems.least_squares import LeastSquares
+    gen = torch.Generator().manual_seed(6)
+    problem = LeastSquares.random_cfgd(7, 5, gen)
+    x = torch.randn(7, generator=gen, dtype=torch.float64)
+    c = torch.where(torch.arange(7) % 2 == 0, x + 0.7, x - 0.4)
+    kwargs = dict(nodes=2, hessian=mode, probes=3)
+    fast = caputo_gradient(problem, x, 0.3, 0.8, c, generator=torch.Generator().manual_seed(1), **kwargs)
+    slow = caputo_gradient(problem, x, 0.3, 0.8, c, generator=torch.Generator().manual_seed(1),
+                           structured=False, **kwargs)
+    assert problem.has_coordinate_structure
+    assert torch.allclose(fast, slow, rtol=1e-12, atol=1e-14)
+
+
 def test_mlp_coordinate_partials_equal_differentiating_the_coordinate_line():
     """φ_j'(t), φ_j''(t) in closed form equal the nested jvp of t ↦ coordinate_line(x, j, t)."""
     for problem in small_mlps():

@@ -72,3 +72,19 @@ def test_coordinate_line_rejects_deeper_mlps():
     problem = FlatMLPObjective.create((1, 2, 2, 1), "tanh", False, torch.zeros(3, 1), torch.zeros(3, 1), "half-sse")
     with pytest.raises(ValueError, match="one-hidden-layer"):
         problem.coordinate_line(torch.zeros(problem.dim), torch.tensor(0), torch.tensor(0.0))
+
+
+@pytest.mark.parametrize("sizes, activation, output_bias", [((1, 50, 1), "tanh", False), ((3, 4, 5, 2), "relu", True)])
+def test_predict_equals_the_modules_forward_pass_with_the_flat_parameters(sizes, activation, output_bias):
+    inputs = torch.randn(7, sizes[0], dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    problem = FlatMLPObjective.create(sizes, activation, output_bias, inputs, torch.zeros(7, sizes[-1]), "half-sse")
+    x = torch.randn(problem.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    torch.nn.utils.vector_to_parameters(x, problem.module.parameters())
+    with torch.no_grad():
+        assert torch.allclose(problem.predict(x), problem.module(inputs), atol=1e-14)
+
+
+def test_objective_repr_summarises_tensors_instead_of_printing_them():
+    problem = digit_classifier(n=1000)
+    text = repr(problem.value)
+    assert "inputs=tensor((1000, 64), float64)" in text and len(text) < 400
