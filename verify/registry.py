@@ -70,7 +70,9 @@ class Evidence:
 
 @dataclass
 class Context:
-    """Everything a check may depend on: budget, device, dtype, seed, and where to put figures.
+    """Everything a check may depend on: budget, device, dtype, seed, where to put figures, and
+    ``cache_dir``: where a check may keep expensive intermediate state (e.g. meta-training checkpoints)
+    that belongs to this run and survives an interruption (None: keep nothing).
 
     ``rng`` is a numpy Generator and ``torch_generator()`` a fresh torch Generator, both seeded from
     ``seed`` and the claim ID, so a claim's randomness does not depend on which other claims ran.
@@ -82,6 +84,7 @@ class Context:
     dtype_name: str = "float64"
     figure_dir: str | None = None
     claim_id: str = ""
+    cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.budget not in BUDGETS:

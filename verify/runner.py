@@ -2,12 +2,14 @@
 
 The run is interrupt-safe: every finished claim is already in results.jsonl, results.json and report.md
 (both rewritten atomically after each claim); ``resume=True`` skips the claims that results.jsonl holds for
-the same budget and seed.
+the same budget and seed. Checks keep long intermediate state (meta-training checkpoints) under cache/ in the
+output folder: a resumed run continues from it, a fresh run deletes it first.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -73,6 +75,8 @@ class RunConfig:
     resume: bool = False
 
 
+CACHE = "cache"
+
 ProgressHook = Callable[[int, int, ClaimSpec, dict | None], None]
 
 
@@ -91,6 +95,7 @@ def run(config: RunConfig, progress: ProgressHook | None = None) -> dict:
                 done[record["id"]] = record
     else:
         (out / JSONL).unlink(missing_ok=True)
+        shutil.rmtree(out / CACHE, ignore_errors=True)
 
     run_info = {
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -119,7 +124,7 @@ def run(config: RunConfig, progress: ProgressHook | None = None) -> dict:
     started = time.perf_counter()
     for index, spec in enumerate(todo, start=1):
         ctx = Context(budget=config.budget, device=device, seed=config.seed, claim_id=spec.id,
-                      figure_dir=str(out / "figures" / spec.id))
+                      figure_dir=str(out / "figures" / spec.id), cache_dir=str(out / CACHE))
         if progress:
             progress(index, len(todo), spec, None)
         claim = checks.get(spec.id)

@@ -9,8 +9,10 @@ one CPU core). Everything runs in the config's dtype (float64 by default).
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import math
+import os
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
@@ -50,7 +52,7 @@ class TaskConfig:
         """A fresh problem f and its starting point x⁰."""
         if self.name == "least-squares":
             problem = LeastSquares.random_cfgd(self.d, self.m, generator, dtype)
-            return problem.value, torch.zeros(self.d, dtype=dtype)
+            return problem, torch.zeros(self.d, dtype=dtype)
         if self.name == "classifier":
             seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
             problem = digit_classifier(self.n, self.hidden, seed=seed, dtype=dtype)
@@ -189,14 +191,18 @@ def rollout(model: torch.nn.Module, f: Callable, x0: torch.Tensor, iterations: i
 
 def meta_train_model(model: torch.nn.Module, make_problem: Callable[[torch.Generator], tuple[Callable, torch.Tensor]],
                      iterations: int, step_size, runs: int, unroll: int, lr: float, generator: torch.Generator,
-                     log_every: int = 0) -> dict:
+                     log_every: int = 0, meta_optimizer: torch.optim.Optimizer | None = None,
+                     log: dict | None = None, after_run: Callable[[int, dict], None] | None = None) -> dict:
     """Meta-train ``model`` in place by truncated BPTT: for each of ``runs`` runs draw (f, x⁰) =
     make_problem(generator) and roll out ``iterations`` steps, one Adam step (lr) on log Σ f every ``unroll``
-    steps (rollout). Returns the log of per-run summed and final losses and divergence steps."""
+    steps (rollout). Returns the log of per-run summed and final losses and divergence steps.
+    Resuming: pass the restored ``meta_optimizer`` and the ``log`` of the runs already done (generator and
+    model in their state after those runs); training continues at run len(log["summed_loss"]).
+    ``after_run(runs_done, log)`` is called after every run (e.g. to write a checkpoint)."""
     check_positive_int("runs", runs)
-    meta_optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    log = {"summed_loss": [], "final_loss": [], "diverged": []}
-    for run in range(runs):
+    meta_optimizer = meta_optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    log = log if log is not None else {"summed_loss": [], "final_loss": [], "diverged": []}
+    for run in range(len(log["summed_loss"]), runs):
         f, x0 = make_problem(generator)
         result = rollout(model, f, x0, iterations, step_size, unroll, meta_optimizer, generator)
         log["summed_loss"].append(result.summed_loss)
@@ -204,24 +210,81 @@ def meta_train_model(model: torch.nn.Module, make_problem: Callable[[torch.Gener
         log["diverged"].append(result.diverged_at)
         if log_every and (run + 1) % log_every == 0:
             print(f"run {run + 1}/{runs}: summed loss {result.summed_loss:.4g}")
+        if after_run is not None:
+            after_run(run + 1, log)
     return log
 
 
-def meta_train(config: MetaTrainConfig, log_every: int = 0) -> tuple[torch.nn.Module, dict]:
+def meta_train(config: MetaTrainConfig, log_every: int = 0, checkpoint_path: str | None = None,
+               checkpoint_every: int = 10) -> tuple[torch.nn.Module, dict]:
     """Meta-train a fresh model per ``config`` (seeded by config.seed: initial weights and problem draws);
-    returns it and the log of meta_train_model."""
+    returns it and the log of meta_train_model.
+
+    checkpoint_path: if given, the model, Adam state, generator state and log are written there (atomically)
+    every ``checkpoint_every`` runs and at the end, and a checkpoint already there (written for the same
+    config) is resumed from, so an interrupted meta-training loses at most ``checkpoint_every`` runs and a
+    finished one is loaded instead of retrained. Resumed training gives the same model as an uninterrupted
+    one (tested). A second process given the same checkpoint_path waits (an advisory lock on
+    checkpoint_path + ".lock") until the first one finishes, then loads its model instead of training it twice.
+    The log's "seconds" entry sums the training time over all sessions."""
+    check_positive_int("checkpoint_every", checkpoint_every)
+    if checkpoint_path is None:
+        return _meta_train(config, log_every, None, checkpoint_every)
+    with open(f"{checkpoint_path}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _meta_train(config, log_every, checkpoint_path, checkpoint_every)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _meta_train(config: MetaTrainConfig, log_every: int, checkpoint_path: str | None,
+                checkpoint_every: int) -> tuple[torch.nn.Module, dict]:
+    import time
+
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     dtype = getattr(torch, config.dtype)
     model = build_model(config)
-    log = meta_train_model(model, lambda g: config.task.make(g, dtype), config.task.iterations,
-                           config.task.step_size(), config.runs, config.unroll, config.lr, generator, log_every)
+    meta_optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    log = {"summed_loss": [], "final_loss": [], "diverged": [], "seconds": 0.0}
+    if checkpoint_path is not None and os.path.exists(checkpoint_path):
+        data = torch.load(checkpoint_path, weights_only=False)
+        if data["config"] != config.as_dict():
+            raise ValueError(f"checkpoint_path {checkpoint_path!r} holds a checkpoint for another config: "
+                             f"{data['config']}")
+        if data.get("training_state") is None:
+            raise ValueError(f"checkpoint_path {checkpoint_path!r} holds no training state (written by "
+                             "save_checkpoint alone); it cannot be resumed")
+        model.load_state_dict(data["state_dict"])
+        meta_optimizer.load_state_dict(data["training_state"]["meta_optimizer"])
+        generator.set_state(data["training_state"]["generator"])
+        log = data["log"]
+    started = time.perf_counter()
+    seconds_before = log["seconds"]
+
+    def save(runs_done: int, current: dict) -> None:
+        current["seconds"] = seconds_before + time.perf_counter() - started
+        if checkpoint_path is not None and (runs_done % checkpoint_every == 0 or runs_done == config.runs):
+            training_state = {"meta_optimizer": meta_optimizer.state_dict(), "generator": generator.get_state()}
+            save_checkpoint(checkpoint_path, model, config, current, training_state)
+
+    if len(log["summed_loss"]) < config.runs:
+        meta_train_model(model, lambda g: config.task.make(g, dtype), config.task.iterations,
+                         config.task.step_size(), config.runs, config.unroll, config.lr, generator, log_every,
+                         meta_optimizer, log, save)
     return model, log
 
 
-def save_checkpoint(path: str, model: torch.nn.Module, config: MetaTrainConfig, log: dict | None = None) -> None:
-    """torch.save of {state_dict, config (plain dict), log}."""
-    torch.save({"state_dict": model.state_dict(), "config": config.as_dict(), "log": log or {}}, path)
+def save_checkpoint(path: str, model: torch.nn.Module, config: MetaTrainConfig, log: dict | None = None,
+                    training_state: dict | None = None) -> None:
+    """torch.save of {state_dict, config (plain dict), log, training_state} to a temporary file renamed onto
+    ``path`` (an interruption never leaves a truncated checkpoint). training_state: what resuming needs
+    (Adam state, generator state), or None."""
+    temporary = f"{path}.tmp"
+    torch.save({"state_dict": model.state_dict(), "config": config.as_dict(), "log": log or {},
+                "training_state": training_state}, temporary)
+    os.replace(temporary, path)
 
 
 def load_checkpoint(path: str) -> tuple[torch.nn.Module, MetaTrainConfig, dict]:

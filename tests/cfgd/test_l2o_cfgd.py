@@ -4,6 +4,7 @@ checkpoints and the static grid search (implementations.cfgd.optimizers / l2o / 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -53,6 +54,16 @@ def test_exact_line_search_minimises_a_quadratic_along_the_direction():
     eta = ExactLineSearch()(f, x, d)
     derivative = torch.func.grad(lambda e: f(x - e * d))(eta)
     assert abs(derivative.item()) < 1e-10
+
+
+def test_exact_line_search_closed_form_path_equals_the_autodiff_path():
+    """On LeastSquares (gradient + hessian_vector_product) the step equals the jvp-of-grad step on the same f."""
+    problem = LeastSquares.random_cfgd(6, 8, torch.Generator().manual_seed(4))
+    gen = torch.Generator().manual_seed(5)
+    x, d = torch.randn(6, generator=gen, dtype=torch.float64), torch.randn(6, generator=gen, dtype=torch.float64)
+    closed = ExactLineSearch()(problem, x, d)
+    autodiff = ExactLineSearch()(lambda v: problem.value(v), x, d)
+    assert torch.allclose(closed, autodiff, rtol=1e-12)
 
 
 def test_lookahead_grid_search_picks_the_grid_minimiser():
@@ -135,7 +146,37 @@ def test_meta_train_is_meta_train_model_on_the_configured_task():
     model = build_model(config)
     again = meta_train_model(model, config.task.make, config.task.iterations, config.task.step_size(),
                              config.runs, config.unroll, config.lr, torch.Generator().manual_seed(config.seed))
-    assert again == log
+    assert again == {key: value for key, value in log.items() if key != "seconds"}
+
+
+def test_interrupted_meta_training_resumes_from_its_checkpoint_to_the_same_model(tmp_path, monkeypatch):
+    """An interruption after 2 of 4 runs, then meta_train again on the same checkpoint_path: the same weights
+    and log as an uninterrupted run; a finished checkpoint is loaded without training."""
+    import implementations.cfgd.training as training
+    config = MetaTrainConfig(TaskConfig("least-squares", d=4, m=4, iterations=6), "cfgd", runs=4, unroll=3,
+                             hidden=6, hessian="hutchinson", probes=2)
+    reference, reference_log = meta_train(config)
+    path = str(tmp_path / "run.pt")
+    real_rollout, calls = training.rollout, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_rollout(*args, **kwargs)
+    monkeypatch.setattr(training, "rollout", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        meta_train(config, checkpoint_path=path, checkpoint_every=1)
+    monkeypatch.setattr(training, "rollout", real_rollout)
+    assert len(load_checkpoint(path)[2]["summed_loss"]) == 2
+    resumed, resumed_log = meta_train(config, checkpoint_path=path, checkpoint_every=1)
+    assert resumed_log["summed_loss"] == reference_log["summed_loss"]
+    assert all(torch.equal(v, resumed.state_dict()[k]) for k, v in reference.state_dict().items())
+    monkeypatch.setattr(training, "rollout", None)
+    loaded, _ = meta_train(config, checkpoint_path=path)
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in reference.state_dict().items())
+    with pytest.raises(ValueError, match="checkpoint_path"):
+        meta_train(replace(config, runs=5), checkpoint_path=path)
 
 
 def test_the_package_exports_the_meta_training_functions():
@@ -212,3 +253,31 @@ def test_fixed_beta_and_c_must_be_finite_numbers():
         L2OCFGD(hidden=4, fixed_beta=math.nan)
     with pytest.raises(ValueError, match="fixed_c"):
         L2OCFGD(hidden=4, fixed_c="0")
+
+
+def test_a_second_meta_training_on_the_same_checkpoint_waits_for_the_first(tmp_path):
+    """While another holder has the checkpoint's lock, meta_train blocks; afterwards it trains (or loads)."""
+    import fcntl
+    import threading
+    config = MetaTrainConfig(TaskConfig("least-squares", d=3, m=3, iterations=4), "lstm", runs=2, unroll=2, hidden=4)
+    path = str(tmp_path / "run.pt")
+    results = []
+    with open(f"{path}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        worker = threading.Thread(target=lambda: results.append(meta_train(config, checkpoint_path=path)))
+        worker.start()
+        worker.join(timeout=0.5)
+        assert worker.is_alive() and not results
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    worker.join(timeout=60)
+    assert len(results) == 1 and len(results[0][1]["summed_loss"]) == 2
+
+
+def test_a_checkpoint_without_training_state_is_not_resumed(tmp_path):
+    config = tiny_config("lstm")
+    model, log = meta_train(config)
+    path = str(tmp_path / "plain.pt")
+    save_checkpoint(path, model, config, log)
+    with pytest.raises(ValueError, match="no training state"):
+        meta_train(config, checkpoint_path=path)
+

@@ -127,3 +127,21 @@ def test_checks_can_write_figures_into_their_folder(tmp_path, monkeypatch):
     assert document["claims"][0]["verdict"] == "verified"
     assert document["claims"][0]["figures"] == [f"figures/{spec.id}/plot.png"]
     assert not (tmp_path / "figures" / "cfgd.caputo.identity-normaliser").exists()  # empty folders removed
+
+
+def test_the_cache_folder_survives_a_resumed_run_and_a_fresh_run_starts_without_it(tmp_path, monkeypatch):
+    spec = BY_ID["cfgd.caputo.power-rule"]
+    seen = []
+
+    def caching_check(ctx):
+        seen.append(sorted(os.listdir(ctx.cache_dir)) if os.path.isdir(ctx.cache_dir) else [])
+        os.makedirs(ctx.cache_dir, exist_ok=True)
+        Path(ctx.cache_dir, "state.pt").write_bytes(b"state")
+        return Evidence(holds=True)
+
+    monkeypatch.setattr(runner, "load_checks", lambda: {spec.id: Claim(spec, caching_check)})
+    runner.run(runner.RunConfig(patterns=[spec.id], out=tmp_path, device="cpu"))
+    (tmp_path / JSONL).unlink()                       # as if interrupted before the claim was recorded
+    runner.run(runner.RunConfig(patterns=[spec.id], out=tmp_path, device="cpu", resume=True))
+    runner.run(runner.RunConfig(patterns=[spec.id], out=tmp_path, device="cpu"))
+    assert seen == [[], ["state.pt"], []]

@@ -3,11 +3,13 @@
 cfgd.hutchinson.abs-bias, cfgd.code.sign-for-x-below-c (code vs derived), cfgd.l2o.static-reduction
 (derived), and the empirical claims cfgd.l2o.beats-static / generalizes / alpha-schedule (paper §4), which
 meta-train at a reduced scale at the quick budget (stated in Evidence.numbers["scale"]) and at the paper's
-scale at the full budget. Meta-trained models are cached per process, so the three empirical claims share them.
+scale at the full budget. Meta-trained models are cached per process, so the three empirical claims share them,
+and checkpointed under the run's cache_dir, so an interrupted run resumes its meta-training.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import os
@@ -213,15 +215,19 @@ def experiment_config(ctx: Context, task: str, kind: str) -> MetaTrainConfig:
 
 
 def trained(ctx: Context, task: str, kind: str = "cfgd"):
-    """(model, log, seconds) meta-trained per the budget's config, cached per process."""
-    import time
-
+    """(model, log, seconds) meta-trained per the budget's config, cached per process and, when the run has a
+    cache_dir, checkpointed there (meta_train's checkpoint_path): an interrupted run resumes the training, and
+    a finished one is loaded. seconds: the training time summed over the sessions that did it."""
     config = experiment_config(ctx, task, kind)
     key = repr(config)
     if key not in _TRAINED:
-        started = time.perf_counter()
-        model, log = meta_train(config)
-        _TRAINED[key] = (model, log, time.perf_counter() - started)
+        path = None
+        if ctx.cache_dir:
+            os.makedirs(ctx.cache_dir, exist_ok=True)
+            digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+            path = os.path.join(ctx.cache_dir, f"cfgd-{task}-{kind}-{digest}.pt")
+        model, log = meta_train(config, checkpoint_path=path)
+        _TRAINED[key] = (model, log, log["seconds"])
     return _TRAINED[key]
 
 
