@@ -26,6 +26,13 @@ def test_closed_form_matches_the_caputo_definition_on_both_sides_of_c(x, c, alph
     assert closed_form_margin(instance) <= 0
 
 
+def test_closed_form_matches_the_definition_when_gamma_is_a_cancelling_difference():
+    """The full budget's counterexample to the earlier |γ|-scaled tolerance: γ = 0.5 − 0.492 ≈ 0.008."""
+    instance = dict(A=np.eye(1), b=np.zeros(1), x=np.zeros(1), c=np.ones(1), alpha=np.array([0.03125]),
+                    beta=np.array([0.5]))
+    assert closed_form_margin(instance) <= 0
+
+
 def test_closed_form_check_rejects_a_sign_flipped_or_factor_dropped_direction():
     instance = dict(A=A.numpy(), b=B.numpy(), x=np.array([-1.0, 0.5, 2.0]), c=np.ones(3), alpha=np.full(3, 0.6),
                     beta=np.full(3, 0.3))
