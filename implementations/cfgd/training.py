@@ -13,6 +13,7 @@ import fcntl
 import itertools
 import math
 import os
+import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
@@ -240,8 +241,6 @@ def meta_train(config: MetaTrainConfig, log_every: int = 0, checkpoint_path: str
 
 def _meta_train(config: MetaTrainConfig, log_every: int, checkpoint_path: str | None,
                 checkpoint_every: int) -> tuple[torch.nn.Module, dict]:
-    import time
-
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     dtype = getattr(torch, config.dtype)

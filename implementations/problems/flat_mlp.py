@@ -110,7 +110,7 @@ class FlatMLPObjective(TensorSummaryRepr):
             bias = next(tensors) if self.output_bias or not last else None
             out = torch.nn.functional.linear(out, weight, bias)
             if not last:
-                out = ACTIVATION_FUNCTIONS[self.activation](out)
+                out = self._activate(out)
         return out
 
     def value(self, x: torch.Tensor) -> torch.Tensor:
@@ -160,7 +160,7 @@ class FlatMLPObjective(TensorSummaryRepr):
         bias = (col < 0).to(dtype)
         z_a = Z @ hidden_row
         u = self.inputs @ input_col + bias
-        first = O + (self.module[1](z_a + t * u) - self.module[1](z_a)).unsqueeze(-1) * (W2 @ hidden_row)
+        first = O + (self._activate(z_a + t * u) - self._activate(z_a)).unsqueeze(-1) * (W2 @ hidden_row)
         second = O + t * (H @ hidden_col + bias).unsqueeze(-1) * out_row
         return self.loss_of(torch.where(layer == 0, first, second))
 
@@ -223,7 +223,7 @@ class FlatMLPObjective(TensorSummaryRepr):
         """Z = XW1ᵀ + b1, H = σ(Z), O = HW2ᵀ (+ b2) of the one-hidden-layer MLP at x."""
         params = list(self.unflatten(x).values())
         Z = self.inputs @ params[0].T + params[1]
-        H = self.module[1](Z)
+        H = self._activate(Z)
         return Z, H, H @ params[2].T + (params[3] if self.output_bias else 0)
 
     def _hidden_partials(self, a, b, shift, Z, O, slope_Z, W2, tangents):
@@ -233,7 +233,7 @@ class FlatMLPObjective(TensorSummaryRepr):
         pre = z + shift.unsqueeze(-1) * u
         slope, bend = self._activation_derivatives(pre)
         w = W2[:, a].T.unsqueeze(-1)                                                        # (B, o, 1)
-        moved = self.module[1](pre) - self.module[1](z)
+        moved = self._activate(pre) - self._activate(z)
         grad, hessian_times = self._loss_derivatives(O + w * moved.unsqueeze(1))
         k = slope * u
         grad_w = (grad * w).sum(-2)
@@ -269,6 +269,10 @@ class FlatMLPObjective(TensorSummaryRepr):
         d_out_he = _probe_dot(D, he) + shift[:, None, None] * dH_a * e_he.unsqueeze(1)
         mixed = v.unsqueeze(1) * d_out_he + dH_a * grad_e.unsqueeze(1)
         return first, mixed.sum(-1)
+
+    def _activate(self, pre: torch.Tensor) -> torch.Tensor:
+        """σ(pre), the activation between the layers."""
+        return ACTIVATION_FUNCTIONS[self.activation](pre)
 
     def _activation_derivatives(self, pre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """σ'(pre), σ''(pre): tanh: 1 − tanh², −2 tanh(1 − tanh²); relu: 1[pre > 0], 0 (a.e.)."""

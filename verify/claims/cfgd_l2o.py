@@ -215,9 +215,9 @@ def experiment_config(ctx: Context, task: str, kind: str) -> MetaTrainConfig:
 
 
 def trained(ctx: Context, task: str, kind: str = "cfgd"):
-    """(model, log, seconds) meta-trained per the budget's config, cached per process and, when the run has a
+    """(model, log) meta-trained per the budget's config, cached per process and, when the run has a
     cache_dir, checkpointed there (meta_train's checkpoint_path): an interrupted run resumes the training, and
-    a finished one is loaded. seconds: the training time summed over the sessions that did it."""
+    a finished one is loaded. log["seconds"]: the training time summed over the sessions that did it."""
     config = experiment_config(ctx, task, kind)
     key = repr(config)
     if key not in _TRAINED:
@@ -226,8 +226,7 @@ def trained(ctx: Context, task: str, kind: str = "cfgd"):
             os.makedirs(ctx.cache_dir, exist_ok=True)
             digest = hashlib.sha256(key.encode()).hexdigest()[:12]
             path = os.path.join(ctx.cache_dir, f"cfgd-{task}-{kind}-{digest}.pt")
-        model, log = meta_train(config, checkpoint_path=path)
-        _TRAINED[key] = (model, log, log["seconds"])
+        _TRAINED[key] = meta_train(config, checkpoint_path=path)
     return _TRAINED[key]
 
 
@@ -243,8 +242,8 @@ def evaluate_task(ctx: Context, train_task: str, test_task: str) -> dict:
     tests = [task.make(gen) for _ in range(ctx.pick(3, 10))]
     best_na, _ = grid_search_static(task, validation, "NA", grid, seed=ctx.seed)
     best_at, _ = grid_search_static(task, validation, "AT", grid, seed=ctx.seed)
-    l2o, _, train_s = trained(ctx, train_task, "cfgd")
-    lstm, _, lstm_s = trained(ctx, train_task, "lstm")
+    l2o, l2o_log = trained(ctx, train_task, "cfgd")
+    lstm, lstm_log = trained(ctx, train_task, "lstm")
     step_size = task.step_size()
     methods: dict[str, list] = {"l2o_cfgd": [], "lstm": [], "na_cfgd": [], "at_cfgd": []}
     for i, (f, x0) in enumerate(tests):
@@ -259,7 +258,7 @@ def evaluate_task(ctx: Context, train_task: str, test_task: str) -> dict:
     summary = {name: {"mean_summed_loss": float(np.mean([s for s, _ in v])),
                       "mean_final_loss": float(np.mean([fl for _, fl in v]))} for name, v in methods.items()}
     best = {"na": {k: v for k, v in best_na.items()}, "at": {k: v for k, v in best_at.items()}}
-    return {"summary": summary, "best_static": best, "train_seconds": train_s + lstm_s,
+    return {"summary": summary, "best_static": best, "train_seconds": l2o_log["seconds"] + lstm_log["seconds"],
             "scale": {"task": repr(task), "runs": config.runs, "unroll": config.unroll, "meta_lr": config.lr,
                       "hessian": config.hessian, "test_problems": len(tests), "validation_problems": len(validation)}}
 
@@ -324,7 +323,7 @@ def alpha_schedule(ctx: Context) -> Evidence:
     numbers, figures, tables = {"seed": ctx.seed}, [], {}
     for task in ("least-squares", "h2"):
         config = experiment_config(ctx, task, "cfgd")
-        model, _, _ = trained(ctx, task, "cfgd")
+        model, _ = trained(ctx, task, "cfgd")
         f, x0 = config.task.make(torch.Generator().manual_seed(20_000 + ctx.seed))
         run = rollout(model, f, x0, config.task.iterations, config.task.step_size(), keep_records=True,
                       generator=torch.Generator().manual_seed(ctx.seed))
