@@ -77,12 +77,16 @@ def _cmd_list(args) -> int:
 def _cmd_run(args) -> int:
     from rich.console import Console
 
-    from verify.runner import RunConfig, run
+    from verify.runner import RunConfig, WorkerDied, run
 
     console = Console(stderr=True)
     out = Path(args.out) if args.out else Path("reports") / args.budget
-    config = RunConfig(patterns=args.ids, paper=args.paper, budget=args.budget, device=args.device,
-                       seed=args.seed, out=out, resume=args.resume)
+    try:
+        config = RunConfig(patterns=args.ids, paper=args.paper, budget=args.budget, device=args.device,
+                           seed=args.seed, out=out, resume=args.resume, jobs=args.jobs)
+    except ValueError as exc:
+        console.print(f"verify run: {exc}", style="red")
+        return 2
     colours = {True: "green", False: "red", None: "yellow"}
 
     def progress(index, total, spec, record):
@@ -106,6 +110,9 @@ def _cmd_run(args) -> int:
     except KeyboardInterrupt:
         console.print(f"interrupted: finished claims are saved in {out}; re-run with --resume", style="yellow")
         return 130
+    except WorkerDied as exc:
+        console.print(f"verify run: {exc}", style="red")
+        return 1
     summary = document["summary"]
     console.print(f"report: {out / 'report.md'}; verdicts {summary['verdicts']}; "
                   f"contradicting: {summary['contradicting'] or 'none'} "
@@ -168,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--seed", type=int, default=0)
     p_run.add_argument("--out", help="output folder (default reports/<budget>)")
     p_run.add_argument("--resume", action="store_true", help="skip claims already recorded in the output folder")
+    p_run.add_argument("--jobs", type=int, default=1,
+                       help="claims run at a time, each in its own process with its share of the CPU threads")
     p_run.set_defaults(func=_cmd_run)
 
     p_report = sub.add_parser("report", help="re-render report.md from the results in a folder")

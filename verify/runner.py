@@ -1,23 +1,32 @@
-"""Select claims, run them one by one, stream each record to disk, and keep the report current.
+"""Select claims, run them (one by one, or ``jobs`` at a time in worker processes), stream each record to
+disk, and keep the report current.
 
 The run is interrupt-safe: every finished claim is already in results.jsonl, results.json and report.md
-(both rewritten atomically after each claim); ``resume=True`` skips the claims that results.jsonl holds for
-the same budget and seed. Checks keep long intermediate state (meta-training checkpoints) under cache/ in the
-output folder: a resumed run continues from it, a fresh run deletes it first.
+(both rewritten atomically after each claim, by the main process only); ``resume=True`` skips the claims that
+results.jsonl holds for the same budget and seed. Checks keep long intermediate state (meta-training
+checkpoints) under cache/ in the output folder: a resumed run continues from it, a fresh run deletes it first.
+One run at a time writes to an output folder: a second one is refused (the folder's lock file is held).
 """
 
 from __future__ import annotations
 
+import fcntl
 import fnmatch
+import multiprocessing
+import os
 import shutil
 import sys
+import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
-from verify.catalogue import CATALOGUE, PAPERS, ClaimSpec
+from verify.catalogue import BY_ID, CATALOGUE, PAPERS, ClaimSpec
 from verify.registry import Claim, Context, load_checks, matches, run_claim
 from verify.report import render_report
 from verify.results import (JSONL, REPORT, append_record, build_document, environment, read_records,
@@ -73,21 +82,123 @@ class RunConfig:
     seed: int = 0
     out: Path = Path("reports/quick")
     resume: bool = False
+    jobs: int = 1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
+            raise ValueError(f"jobs must be a positive integer, got {self.jobs!r}")
 
 
 CACHE = "cache"
+LOCK = ".verify-run.lock"
 
 ProgressHook = Callable[[int, int, ClaimSpec, dict | None], None]
 
 
+@contextmanager
+def exclusive_output(out: Path) -> Iterator[None]:
+    """Hold ``out/.verify-run.lock`` for the run; a second run on the same folder gets a ValueError at once
+    (two writers would overwrite each other's results.json and race on the figure folders)."""
+    handle = open(out / LOCK, "a")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(f"another verify run is writing to {out} (it holds {out / LOCK}); wait for it to "
+                             "finish, or give this run another --out (use --jobs N to run claims in "
+                             "parallel within one run)") from None
+        yield
+    finally:
+        handle.close()
+
+
+class WorkerDied(RuntimeError):
+    """A worker process of a parallel run ended without returning its claim's record."""
+
+
+def _context(config: RunConfig, device: str, spec: ClaimSpec) -> Context:
+    out = Path(config.out)
+    return Context(budget=config.budget, device=device, seed=config.seed, claim_id=spec.id,
+                   figure_dir=str(out / "figures" / spec.id), cache_dir=str(out / CACHE))
+
+
+def execute(spec: ClaimSpec, ctx: Context, out: Path, checks: dict[str, Claim] | None = None) -> dict:
+    """The record of one claim: run its check (or mark it not implemented), drop its figure folder if the
+    check left it empty, and store its figures relative to ``out``. ``checks``: default ``load_checks()``."""
+    claim = (load_checks() if checks is None else checks).get(spec.id)
+    figure_dir = Path(ctx.figure_dir)
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    record = run_claim(claim, ctx) if claim else not_implemented_record(spec, ctx)
+    if not any(figure_dir.iterdir()):
+        figure_dir.rmdir()
+    record["figures"] = [str(Path(p).resolve().relative_to(out.resolve()))
+                         if Path(p).resolve().is_relative_to(out.resolve()) else p
+                         for p in record.get("evidence", {}).get("figures", [])]
+    return record
+
+
+def _execute_in_worker(claim_id: str, ctx: Context, out: Path) -> dict:
+    return execute(BY_ID[claim_id], ctx, out)
+
+
+def _start_worker(threads: int) -> None:
+    """Worker set-up: its share of the CPU threads, and exit as soon as the main process is gone (killed
+    runs must not leave workers computing results nobody will record)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    parent = os.getppid()
+
+    def exit_with_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=exit_with_parent, daemon=True).start()
+
+
+def _in_parallel(todo: list[ClaimSpec], config: RunConfig, device: str) -> Iterator[tuple[ClaimSpec, dict]]:
+    """(spec, record) of each claim as it finishes, ``config.jobs`` claims at a time in spawned workers."""
+    threads = max(1, (os.cpu_count() or 1) // config.jobs)
+    executor = ProcessPoolExecutor(max_workers=config.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker, initargs=(threads,))
+    try:
+        pending: dict[Future, ClaimSpec] = {
+            executor.submit(_execute_in_worker, spec.id, _context(config, device, spec), Path(config.out)): spec
+            for spec in todo}
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                spec = pending.pop(future)
+                try:
+                    record = future.result()
+                except BrokenProcessPool:
+                    raise WorkerDied(f"a worker process died while running {spec.id} (out of memory or killed); "
+                                     f"the finished claims are saved in {config.out}, re-run with --resume") from None
+                yield spec, record
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            process.terminate()
+
+
 def run(config: RunConfig, progress: ProgressHook | None = None) -> dict:
-    """Run the selected claims and return the final results document (also written to ``config.out``)."""
+    """Run the selected claims and return the final results document (also written to ``config.out``).
+
+    ``config.jobs`` > 1 runs that many claims at a time in worker processes (each with its share of the CPU
+    threads); records are written in the order claims finish and the report keeps the catalogue order.
+    ``progress(index, total, spec, record)``: called with record None when a claim starts (one at a time
+    only) and with its record when it finishes."""
     device = resolve_device(config.device)
     specs = select(config.patterns, config.paper)
-    checks: dict[str, Claim] = load_checks()
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
+    with exclusive_output(out):
+        return _run_locked(config, device, specs, out, progress)
 
+
+def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Path,
+                progress: ProgressHook | None) -> dict:
     done: dict[str, dict] = {}
     if config.resume:
         for record in read_records(out):
@@ -105,6 +216,7 @@ def run(config: RunConfig, progress: ProgressHook | None = None) -> dict:
         "device": device,
         "dtype": "float64",
         "seed": config.seed,
+        "jobs": config.jobs,
         "selection": {"patterns": config.patterns, "paper": config.paper},
         "command": " ".join(sys.argv),
         "resumed": sorted(done),
@@ -119,28 +231,24 @@ def run(config: RunConfig, progress: ProgressHook | None = None) -> dict:
         write_atomic(out / REPORT, render_report(document))
         return document
 
+    def one_at_a_time() -> Iterator[tuple[ClaimSpec, dict]]:
+        checks = load_checks()
+        for index, spec in enumerate(todo, start=1):
+            if progress:
+                progress(index, len(todo), spec, None)
+            yield spec, execute(spec, _context(config, device, spec), out, checks)
+
     publish()
     todo = [s for s in specs if s.id not in done]
     started = time.perf_counter()
-    for index, spec in enumerate(todo, start=1):
-        ctx = Context(budget=config.budget, device=device, seed=config.seed, claim_id=spec.id,
-                      figure_dir=str(out / "figures" / spec.id), cache_dir=str(out / CACHE))
-        if progress:
-            progress(index, len(todo), spec, None)
-        claim = checks.get(spec.id)
-        figure_dir = Path(ctx.figure_dir)
-        figure_dir.mkdir(parents=True, exist_ok=True)
-        record = run_claim(claim, ctx) if claim else not_implemented_record(spec, ctx)
-        if not any(figure_dir.iterdir()):
-            figure_dir.rmdir()
-        record["figures"] = [str(Path(p).resolve().relative_to(out.resolve()))
-                             if Path(p).resolve().is_relative_to(out.resolve()) else p
-                             for p in record.get("evidence", {}).get("figures", [])]
-        append_record(out, record)
-        records.append(record)
-        publish()
-        if progress:
-            progress(index, len(todo), spec, record)
+    finished = _in_parallel(todo, config, device) if config.jobs > 1 and len(todo) > 1 else one_at_a_time()
+    with closing(finished):
+        for index, (spec, record) in enumerate(finished, start=1):
+            append_record(out, record)
+            records.append(record)
+            publish()
+            if progress:
+                progress(index, len(todo), spec, record)
     run_info["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     run_info["complete"] = True
     run_info["duration_s"] = round(time.perf_counter() - started, 2)

@@ -39,6 +39,11 @@ def test_run_with_unknown_claim_is_a_usage_error(tmp_path):
     assert cli.main(["run", "no.such.*", "--out", str(tmp_path)]) == 2
 
 
+def test_run_with_a_non_positive_job_count_is_a_usage_error_naming_jobs(tmp_path, capsys):
+    assert cli.main(["run", "cfgd.caputo.power-rule", "--jobs", "0", "--out", str(tmp_path)]) == 2
+    assert "jobs" in capsys.readouterr().err
+
+
 def test_python_dash_m_verify_works():
     result = subprocess.run([sys.executable, "-m", "verify", "list", "--paper", "bfgs", "--json"],
                             capture_output=True, text=True, cwd=ROOT)

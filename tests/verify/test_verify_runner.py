@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,86 @@ def test_the_cache_folder_survives_a_resumed_run_and_a_fresh_run_starts_without_
     runner.run(runner.RunConfig(patterns=[spec.id], out=tmp_path, device="cpu", resume=True))
     runner.run(runner.RunConfig(patterns=[spec.id], out=tmp_path, device="cpu"))
     assert seen == [[], ["state.pt"], []]
+
+
+def test_a_second_run_on_the_same_output_folder_is_refused_while_the_first_holds_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "load_checks", lambda: fake_checks([]))
+    with runner.exclusive_output(tmp_path):
+        with pytest.raises(ValueError, match="another verify run is writing to"):
+            runner.run(runner.RunConfig(patterns=IDS, out=tmp_path, device="cpu"))
+    assert runner.run(runner.RunConfig(patterns=IDS, out=tmp_path, device="cpu"))["run"]["complete"] is True
+
+
+@pytest.mark.parametrize("jobs", [0, -2, 1.5, True])
+def test_jobs_must_be_a_positive_integer(jobs):
+    with pytest.raises(ValueError, match="jobs"):
+        runner.RunConfig(jobs=jobs)
+
+
+CHEAP_REAL_CLAIMS = ["cfgd.caputo.power-rule", "cfgd.caputo.identity-normaliser", "bfgs.cwss.sufficient-decrease",
+                     "mathl2o.init.equals-gd"]
+
+
+def test_a_parallel_run_records_every_claim_once_with_the_verdicts_of_a_sequential_run(tmp_path):
+    sequential = runner.run(runner.RunConfig(patterns=CHEAP_REAL_CLAIMS, out=tmp_path / "one", device="cpu"))
+    parallel = runner.run(runner.RunConfig(patterns=CHEAP_REAL_CLAIMS, out=tmp_path / "two", device="cpu", jobs=2))
+    assert [r["id"] for r in parallel["claims"]] == CHEAP_REAL_CLAIMS        # the report keeps catalogue order
+    assert sorted(r["id"] for r in read_records(tmp_path / "two")) == sorted(CHEAP_REAL_CLAIMS)
+    assert [r["verdict"] for r in parallel["claims"]] == [r["verdict"] for r in sequential["claims"]]
+    assert all(r["matches"] for r in parallel["claims"]) and parallel["run"]["jobs"] == 2
+
+
+KILLED_PARALLEL_RUN = textwrap.dedent("""
+    import os, sys, time
+    from verify import runner
+    from verify.catalogue import BY_ID
+    from verify.registry import Claim, Evidence
+    ids = {ids!r}
+    def make(i):
+        def fn(ctx):
+            if i == ids[1] and not os.environ.get("RESUME"):
+                open({pid_file!r}, "w").write(str(os.getpid()))
+                time.sleep(600)
+            return Evidence(holds=None if BY_ID[i].expect == "measure" else True)
+        return fn
+    runner.load_checks = lambda: {{i: Claim(BY_ID[i], make(i)) for i in ids}}  # also in the spawned workers
+    if __name__ == "__main__":
+        runner.run(runner.RunConfig(patterns=ids, out={out!r}, device="cpu", jobs=2,
+                                    resume=bool(os.environ.get("RESUME"))))
+""")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def _wait_for(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+def test_killing_a_parallel_run_stops_its_workers_keeps_finished_claims_and_resume_runs_only_the_rest(tmp_path):
+    out, pid_file, script = tmp_path / "out", tmp_path / "worker.pid", tmp_path / "run.py"
+    script.write_text(KILLED_PARALLEL_RUN.format(ids=IDS, out=str(out), pid_file=str(pid_file)))
+    main = subprocess.Popen([sys.executable, str(script)])
+    try:
+        assert _wait_for(lambda: pid_file.exists() and len(read_records(out)) == 2, 180), "run did not progress"
+        worker = int(pid_file.read_text())
+        main.send_signal(signal.SIGKILL)
+        main.wait(30)
+        assert _wait_for(lambda: not _alive(worker), 30), "the worker outlived the killed run"
+    finally:
+        main.kill()
+    assert sorted(r["id"] for r in read_records(out)) == sorted([IDS[0], IDS[2]])
+    resumed = subprocess.run([sys.executable, str(script)], env={**os.environ, "RESUME": "1"}, timeout=300)
+    assert resumed.returncode == 0
+    document = json.loads((out / JSON).read_text())
+    assert [r["id"] for r in document["claims"]] == IDS and document["run"]["resumed"] == sorted([IDS[0], IDS[2]])
