@@ -49,6 +49,13 @@ class TaskConfig:
         for key in ("d", "m", "n", "hidden", "iterations"):
             check_positive_int(key, getattr(self, key))
 
+    def describe(self) -> str:
+        """The task with only the sizes it uses: d, m for least squares, n, hidden for the MLP tasks; e.g.
+        ``h2(n=100, hidden=50, iterations=600)``."""
+        used = ("d", "m") if self.name == "least-squares" else ("n", "hidden")
+        sizes = ", ".join(f"{key}={getattr(self, key)}" for key in (*used, "iterations"))
+        return f"{self.name}({sizes})"
+
     def make(self, generator: torch.Generator, dtype: torch.dtype = torch.float64) -> tuple[Callable, torch.Tensor]:
         """A fresh problem f and its starting point x⁰."""
         if self.name == "least-squares":

@@ -281,3 +281,10 @@ def test_a_checkpoint_without_training_state_is_not_resumed(tmp_path):
     with pytest.raises(ValueError, match="no training state"):
         meta_train(config, checkpoint_path=path)
 
+
+
+def test_a_task_describes_itself_by_the_sizes_it_uses_only():
+    assert TaskConfig("least-squares", d=20, m=30, iterations=5).describe() == "least-squares(d=20, m=30, iterations=5)"
+    assert TaskConfig("h2", n=100, hidden=50, iterations=600).describe() == "h2(n=100, hidden=50, iterations=600)"
+    classifier = TaskConfig("classifier", n=32, hidden=20, iterations=3)
+    assert classifier.describe() == "classifier(n=32, hidden=20, iterations=3)"

@@ -259,7 +259,7 @@ def evaluate_task(ctx: Context, train_task: str, test_task: str) -> dict:
                       "mean_final_loss": float(np.mean([fl for _, fl in v]))} for name, v in methods.items()}
     best = {"na": {k: v for k, v in best_na.items()}, "at": {k: v for k, v in best_at.items()}}
     return {"summary": summary, "best_static": best, "train_seconds": l2o_log["seconds"] + lstm_log["seconds"],
-            "scale": {"task": repr(task), "runs": config.runs, "unroll": config.unroll, "meta_lr": config.lr,
+            "scale": {"task": task.describe(), "runs": config.runs, "unroll": config.unroll, "meta_lr": config.lr,
                       "hessian": config.hessian, "test_problems": len(tests), "validation_problems": len(validation)}}
 
 
