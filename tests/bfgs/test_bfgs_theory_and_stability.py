@@ -40,3 +40,23 @@ def test_descent_failure_threshold_is_above_both_sufficient_bounds():
 def test_spectral_bound_is_one_for_exact_inverse_hessian():
     A = random_spd(4, 10.0, torch.Generator().manual_seed(1))
     assert abs(spectral_stability_bound(torch.linalg.inv(A), A)["bound"] - 1) < 1e-10
+
+
+TINY_ERROR_INSTANCE = ([[1.7080734182735713, -0.45464871341284085], [-0.45464871341284085, 1.291926581726429]],
+                       [0.0, 0.0], [5.303809404256763e-249, 5.303809404256763e-249], [1.0, 1.0])
+
+
+def test_exact_hessian_step_meets_its_tolerance_when_the_error_is_too_small_to_square():
+    """The full budget's counterexample to the earlier tolerance: ‖e‖₂ of e ≈ 5e-249 underflowed to 0."""
+    from verify.claims.bfgs import contraction_margin
+
+    assert contraction_margin(TINY_ERROR_INSTANCE) <= 0
+
+
+def test_contraction_check_rejects_a_step_that_drops_a_tenth_of_PHg_even_at_tiny_errors(monkeypatch):
+    from verify.claims import bfgs as claims
+
+    monkeypatch.setattr(claims, "cwss_step", lambda x, g, H, P, interval: x - 0.9 * P * (H @ g))
+    ordinary = ([[2.0, 0.5], [0.5, 1.0]], [1.0, -2.0], [0.5, 0.25], [1.0, 0.5])
+    assert claims.contraction_margin(ordinary) > 0
+    assert claims.contraction_margin(TINY_ERROR_INSTANCE) > 0
