@@ -124,6 +124,15 @@ class Context:
 
         return settings_for_budget(self.budget, **overrides)
 
+    def search(self, strategy, violation, **overrides):
+        """verify.search.search_counterexample with this budget's hypothesis settings (``overrides``, e.g.
+        max_examples, as in hypothesis_settings) and a search seeded from ``seed`` and the claim ID: the same
+        run configuration draws the same examples, at every budget."""
+        from verify.search import search_counterexample
+
+        return search_counterexample(strategy, violation, self.hypothesis_settings(**overrides),
+                                     seed=_stable_hash(f"{self.seed}:{self.claim_id}"))
+
 
 def _stable_hash(text: str) -> int:
     value = 2166136261

@@ -7,6 +7,7 @@ whose ``counterexample`` is the shrunk instance, or None when none was found in 
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -26,11 +27,13 @@ class SearchResult:
         return self.counterexample is not None
 
 
-def search_counterexample(strategy, violation: Callable[[Any], float], settings) -> SearchResult:
+def search_counterexample(strategy, violation: Callable[[Any], float], settings,
+                          seed: int | None = None) -> SearchResult:
     """Search for x drawn from ``strategy`` with ``violation(x) > 0``; shrink it if found.
 
     The worst (largest) margin seen over all tried examples is reported either way, so a passing search
-    still says how close it came.
+    still says how close it came. ``seed``: the search draws the same examples for the same seed (it takes
+    precedence over the profile's ``derandomize``); None leaves the randomness to the settings.
     """
     state = {"tried": 0, "worst": float("-inf")}
 
@@ -43,7 +46,7 @@ def search_counterexample(strategy, violation: Callable[[Any], float], settings)
         return margin > 0
 
     try:
-        example = find(strategy, violated, settings=settings)
+        example = find(strategy, violated, settings=settings, random=None if seed is None else random.Random(seed))
     except NoSuchExample:
         return SearchResult(None, None, state["tried"], state["worst"])
     return SearchResult(example, float(violation(example)), state["tried"], state["worst"])

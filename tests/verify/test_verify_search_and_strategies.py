@@ -1,6 +1,7 @@
 """Counterexample search shrinks to minimal instances; strategies produce what they promise."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from verify.profiles import settings_for_budget
@@ -21,6 +22,22 @@ def test_search_reports_worst_margin_when_statement_holds():
 def test_search_treats_nan_margin_as_violation():
     result = search_counterexample(st.just(1.0), lambda x: float("nan"), settings_for_budget("quick"))
     assert result.found
+
+
+def _drawn_by_search(ctx) -> list[float]:
+    drawn = []
+    ctx.search(st.floats(0, 1), lambda x: drawn.append(x) or -1.0, max_examples=5)
+    return drawn
+
+
+@pytest.mark.parametrize("budget", ["quick", "full"])
+def test_a_claims_search_draws_the_same_examples_for_the_same_seed_and_others_for_another(budget):
+    from verify.registry import Context
+
+    first = _drawn_by_search(Context(budget=budget, seed=0, claim_id="some.claim"))
+    assert first == _drawn_by_search(Context(budget=budget, seed=0, claim_id="some.claim"))
+    assert first != _drawn_by_search(Context(budget=budget, seed=1, claim_id="some.claim"))
+    assert first != _drawn_by_search(Context(budget=budget, seed=0, claim_id="other.claim"))
 
 
 def test_full_budget_scales_example_count():

@@ -26,7 +26,6 @@ from implementations.problems.quadratic import random_spd
 from theory import bfgs as theory
 from verify.ratefit import fit_rate
 from verify.registry import Context, Evidence, check
-from verify.search import search_counterexample
 from verify.strategies import finite_floats, spd_matrices, vectors
 from verify.tightness import Tightness
 
@@ -76,8 +75,7 @@ def secant_spd(ctx: Context) -> Evidence:
     secant_symbolic = theory.inverse_bfgs_secant_residual(3)
     curvature_symbolic = theory.inverse_bfgs_curvature_along_y(2)
     symbolic_ok = all(v == 0 for v in secant_symbolic) and curvature_symbolic == 0
-    result = search_counterexample(_spd_with_vectors(), lambda inst: _secant_spd_margin(*inst),
-                                   ctx.hypothesis_settings(max_examples=200))
+    result = ctx.search(_spd_with_vectors(), lambda inst: _secant_spd_margin(*inst), max_examples=200)
     n, d = ctx.pick(10_000, 100_000), 5
     gen = ctx.torch_generator()
     q, _ = torch.linalg.qr(torch.randn(n, d, d, generator=gen, dtype=torch.float64))
@@ -158,7 +156,7 @@ def curvature_strongly_convex(ctx: Context) -> Evidence:
     with random P_k ∈ [−1, 3]^d on logistic regression never fires the skip safeguard, and the smallest
     yᵀs/(μ‖s‖²) along the run is reported (≥ 1 by D5). Contrast: on an indefinite quadratic the
     safeguard fires (yᵀs < 0 occurs), which is why it exists."""
-    result = search_counterexample(_logistic_step(), _curvature_margin, ctx.hypothesis_settings(max_examples=200))
+    result = ctx.search(_logistic_step(), _curvature_margin, max_examples=200)
     gen = ctx.torch_generator()
     d, m, runs, iterations = ctx.pick(10, 30), ctx.pick(30, 100), ctx.pick(4, 16), ctx.pick(30, 100)
     problem = LogisticRegression.random(d, m, reg=1e-2, batch=(runs,), generator=gen)
@@ -224,8 +222,7 @@ def interval_not_sufficient(ctx: Context) -> Evidence:
     2-D instances (H with λ_min = 1, κ ≤ 10³; p ∈ (0, 2)²; g) for gᵀPHg < 0 and shrinks the one it finds;
     the counterexample is re-checked in plain numpy. Also checked (sweeps of 10⁴ instances): the versions
     that do hold — a scalar P = pI, p ∈ (0, 2), and a diagonal H always give descent."""
-    result = search_counterexample(_descent_instance(), _non_descent_margin,
-                                   ctx.hypothesis_settings(max_examples=2000))
+    result = ctx.search(_descent_instance(), _non_descent_margin, max_examples=2000)
     gen = ctx.rng
     n = ctx.pick(10_000, 100_000)
     d = 4
@@ -301,7 +298,7 @@ def descent_condition(ctx: Context) -> Evidence:
     Records κδ* ≥ 1 (D1's 1/κ), √κδ* ≥ 1 (1/√κ) and δ*(κ + 1)/(2√κ) ≥ 1 (the sharp Kantorovich-angle
     threshold 2√κ/(κ + 1), both derived in implementations.bfgs.stability; the last is also searched for a
     counterexample with hypothesis). rtol 1e-6 (bisection accuracy 1e-12 relative to δ* ≥ 1e-3)."""
-    result = search_counterexample(_d1_instance(), _d1_margin, ctx.hypothesis_settings(max_examples=300))
+    result = ctx.search(_d1_instance(), _d1_margin, max_examples=300)
     rows, gen = [], ctx.torch_generator()
     sizes = ctx.pick([(2, 10.0), (2, 100.0), (3, 100.0), (4, 1000.0)], [(2, 10.0), (2, 100.0), (3, 100.0), (4, 1000.0), (6, 1e4), (8, 1e3)])
     per_case = ctx.pick(20, 100)
@@ -329,10 +326,10 @@ def descent_condition(ctx: Context) -> Evidence:
         instances.append((H.tolist(), delta_star, descent_threshold_bounds(H)))
         table.append(dict(dim=2, kappa=cond, rotated_45=True, delta_star=delta_star,
                           closed_form=2 * cond ** 0.5 / (cond + 1), witness_P=witness.tolist()))
-    sqrt_search = search_counterexample(
+    sqrt_search = ctx.search(
         spd_matrices(st.integers(2, 4), cond_max=1e4),
         lambda H: 1 - descent_failure_threshold(_t(H), tol=1e-12)[0] / descent_threshold_bounds(_t(H))["kantorovich"] - 1e-6,
-        ctx.hypothesis_settings(max_examples=100))
+        max_examples=100)
     evaluations = len(kappa_products) + sqrt_search.examples_tried
     t_kappa = Tightness("κ(H)·δ*(H)", bound=1.0, worst=float(min(kappa_products)), kind="lower", rtol=1e-6,
                         method="vertex enumeration + bisection over random and rotated H", evaluations=evaluations)
@@ -405,7 +402,7 @@ def exact_hessian_contraction(ctx: Context) -> Evidence:
     import sympy as sp
 
     sets_ok = strict == sp.Interval.open(0, 2) and weak == sp.Interval(0, 2)
-    result = search_counterexample(_contraction_instance(), contraction_margin, ctx.hypothesis_settings(max_examples=300))
+    result = ctx.search(_contraction_instance(), contraction_margin, max_examples=300)
     gen = ctx.torch_generator()
     dim, cond = 6, 100.0
     A = random_spd(dim, cond, gen)
@@ -673,7 +670,7 @@ def output_range(ctx: Context) -> Evidence:
     weights scaled up to 1e6 (saturating the sigmoid), both the coordinate-wise model and the scalar
     ablation, and random declared intervals; the margin is exact (a clamp), so the tolerance is 0.
     Non-finite inputs are rejected with ValueError (checked)."""
-    result = search_counterexample(_model_inputs(), _range_margin, ctx.hypothesis_settings(max_examples=150))
+    result = ctx.search(_model_inputs(), _range_margin, max_examples=150)
     model = StepSizeLSTM()
     rejects_nan = False
     try:

@@ -28,7 +28,6 @@ from implementations.cfgd.optimizers import ExactLineSearch, cfgd
 from implementations.problems.least_squares import LeastSquares
 from theory.cfgd import scaled_caputo_mp
 from verify.registry import Context, Evidence, check
-from verify.search import search_counterexample
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -181,7 +180,7 @@ def static_reduction(ctx: Context) -> Evidence:
         return diff - 64 * EPS * (1 + max(abs(v) for v in static.losses))
 
     strategy = st.tuples(st.floats(0.05, 0.95), st.floats(-2, 2), st.floats(-3, 3), st.integers(0, 2**16))
-    result = search_counterexample(strategy, margin, ctx.hypothesis_settings(max_examples=ctx.pick(15, 100)))
+    result = ctx.search(strategy, margin, max_examples=ctx.pick(15, 100))
     numbers = {"examples": result.examples_tried, "worst_margin": result.worst_margin_seen, "steps": steps}
     if result.found:
         alpha, beta, c, seed = result.counterexample

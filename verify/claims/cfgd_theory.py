@@ -22,7 +22,6 @@ from implementations.cfgd.quadratic import (at_cfgd, gamma, na_cfgd, quadratic_d
 from theory import cfgd as theory
 from verify.ratefit import fit_rate
 from verify.registry import Context, Evidence, check
-from verify.search import search_counterexample
 from verify.strategies import alphas, finite_floats, spd_matrices, vectors
 from verify.tightness import Tightness
 
@@ -201,8 +200,7 @@ def linear_exact(ctx: Context) -> Evidence:
     Limit: mpmath definition for f' = e^τ sin τ, α = 1 − 10^-k, k = 1..6: the error |D f − f'(x)| must
     decrease with a fitted log-log slope in (1−α) of about 1 (≥ 0.8 is required: first-order convergence).
     """
-    result = search_counterexample(_affine_instances(), linear_exact_margin,
-                                   ctx.hypothesis_settings(max_examples=60))
+    result = ctx.search(_affine_instances(), linear_exact_margin, max_examples=60)
     worst_oracle = 0.0
     with mp.workdps(ORACLE_DPS):
         for index in range(6):
@@ -374,7 +372,7 @@ def exactness(ctx: Context) -> Evidence:
     (theory.cfgd.jacobi_remainder_mp); see :func:`degree_2s_row` (float64 rule where the remainder is above
     round-off, the 40-digit mpmath rule for every s).
     """
-    result = search_counterexample(_polynomial_instances(), exactness_margin, ctx.hypothesis_settings(max_examples=80))
+    result = ctx.search(_polynomial_instances(), exactness_margin, max_examples=80)
     rows = [degree_2s_row(alpha, s) for alpha in (0.1, 0.5, 0.9) for s in range(1, ctx.pick(quick=8, full=12) + 1)]
     failing_rows = [row for row in rows if not row["ok"]]
     detected_in_float64 = sum(row["float64_detectable"] for row in rows)
@@ -523,7 +521,7 @@ def quadratic_closed_form(ctx: Context) -> Evidence:
     """
     rows = {"x>c": theory.quadratic_closed_form_residual(1), "x<c": theory.quadratic_closed_form_residual(-1)}
     symbolic_ok, table = _symbolic_table(rows)
-    result = search_counterexample(_quadratic_instances(), closed_form_margin, ctx.hypothesis_settings(max_examples=40))
+    result = ctx.search(_quadratic_instances(), closed_form_margin, max_examples=40)
     counterexample = None
     if result.found:
         counterexample = _plain_counterexample(result)
@@ -788,7 +786,7 @@ def at_heavy_ball(ctx: Context) -> Evidence:
     the rounding bound of :func:`heavy_ball_margin`. Also reports the whole-trajectory deviation from an
     independent heavy-ball recursion on one instance.
     """
-    result = search_counterexample(_heavy_ball_instances(), heavy_ball_margin, ctx.hypothesis_settings(max_examples=60))
+    result = ctx.search(_heavy_ball_instances(), heavy_ball_margin, max_examples=60)
     gen = ctx.torch_generator()
     A = random_spd_batch(1, 6, 1.0, 10.0, gen)[0]
     b, x0 = torch.randn(6, generator=gen, dtype=torch.float64), torch.randn(6, generator=gen, dtype=torch.float64)
@@ -852,8 +850,7 @@ def hutchinson_unbiased(ctx: Context) -> Evidence:
     Σ H_ji²/K (its standard error from the sample 4th moment), |z| ≤ 5.3 (two-sided, family level ≈ 1e-6
     after Bonferroni over 2·3·6 tests).
     """
-    result = search_counterexample(_symmetric_matrices(), hutchinson_enumeration_margin,
-                                   ctx.hypothesis_settings(max_examples=60))
+    result = ctx.search(_symmetric_matrices(), hutchinson_enumeration_margin, max_examples=60)
     gen = ctx.torch_generator()
     d, replicas = 6, ctx.pick(quick=20000, full=200000)
     H = torch.randn(d, d, generator=gen, dtype=torch.float64)

@@ -22,7 +22,6 @@ from implementations.mathl2o.unroll import STEP_SCALE
 from theory import mathl2o as theory
 from verify.ratefit import fit_rate
 from verify.registry import Context, Evidence, check
-from verify.search import search_counterexample
 from verify.strategies import full_row_rank_gaussian, vectors
 from verify.tightness import Tightness
 
@@ -100,7 +99,7 @@ def init_equals_gd(ctx: Context) -> Evidence:
         tol = (4 * cfg["T"] * (cfg["b"] + cfg["d"]) + 10) * EPS
         return float(np.max(np.abs(ours - reference)) / max(reference[0], 1e-300) - tol)
 
-    result = search_counterexample(_configs(), margin, ctx.hypothesis_settings(max_examples=40))
+    result = ctx.search(_configs(), margin, max_examples=40)
     fig5 = dict(N=32, d=32, b=25, width=1024, T=20, e=100.0, depth=3, nonnegative=False, seed=5)
     fig5_margin = margin(fig5)
     holds = not result.found and fig5_margin <= 0
@@ -130,7 +129,7 @@ def init_inner_grad_zero(ctx: Context) -> Evidence:
         last_layer["nonzero"] += int(bool((grads[-1] != 0).any()))
         return max(float(g.abs().max()) for g in grads[:-1])
 
-    result = search_counterexample(_configs(), margin, ctx.hypothesis_settings(max_examples=40))
+    result = ctx.search(_configs(), margin, max_examples=40)
     fig5 = dict(N=32, d=32, b=25, width=1024, T=20, e=100.0, depth=3, nonnegative=False, seed=5)
     fig5_margin = margin(fig5)
     nonvacuous = last_layer["nonzero"] >= last_layer["examples"] // 2
@@ -168,7 +167,7 @@ def alpha0_homogeneity(ctx: Context) -> Evidence:
         tol = 8 * (cfg["depth"] - 1) * math.sqrt(n_rows * cfg["width"]) * EPS * float(se.max().clamp_min(1e-300))
         return float((se - scale * s1).abs().max()) - tol
 
-    result = search_counterexample(_configs(), margin, ctx.hypothesis_settings(max_examples=40))
+    result = ctx.search(_configs(), margin, max_examples=40)
     fig5 = dict(N=32, d=32, b=25, width=1024, T=20, depth=3, nonnegative=False, seed=5)
     code_alpha = {e: singular(fig5, e)[1] for e in (1.0, 100.0)}
     depth2 = dict(N=2, d=4, b=3, width=64, T=3, depth=2, nonnegative=False, seed=1)
@@ -231,7 +230,7 @@ def gd_sublinear_bound(ctx: Context) -> Evidence:
         worst, _ = _gd_ratio_worst_direction(M, T)
         return max(_gd_ratio(M, x_gt, T), worst) - 1 - 100 * T * EPS
 
-    result = search_counterexample(instances(), margin, ctx.hypothesis_settings(max_examples=60))
+    result = ctx.search(instances(), margin, max_examples=60)
     n_sweep = ctx.pick(2000, 20000)
     worst_sweep, worst_instance = 0.0, None
     for _ in range(n_sweep):
