@@ -126,8 +126,10 @@ class Context:
 
     def search(self, strategy, violation, **overrides):
         """verify.search.search_counterexample with this budget's hypothesis settings (``overrides``, e.g.
-        max_examples, as in hypothesis_settings) and a search seeded from ``seed`` and the claim ID: the same
-        run configuration draws the same examples, at every budget."""
+        max_examples, as in hypothesis_settings) and a search seeded from ``seed`` and the claim ID, at every
+        budget. Hypothesis also mixes constants from the imported project source into its draws, so a search
+        reproduces for the same code and the same imported modules (verify imports every claim module
+        before it runs one: verify.registry.load_checks)."""
         from verify.search import search_counterexample
 
         return search_counterexample(strategy, violation, self.hypothesis_settings(**overrides),

@@ -60,3 +60,23 @@ def test_contraction_check_rejects_a_step_that_drops_a_tenth_of_PHg_even_at_tiny
     ordinary = ([[2.0, 0.5], [0.5, 1.0]], [1.0, -2.0], [0.5, 0.25], [1.0, 0.5])
     assert claims.contraction_margin(ordinary) > 0
     assert claims.contraction_margin(TINY_ERROR_INSTANCE) > 0
+
+
+ILL_CONDITIONED_A = [  # κ = 733
+    [1862.7972949689217, -2244.8963269779206, 1814.8301430327483, -577.6781677076431, 113.8745704610868],
+    [-2244.8963269779206, 5547.666385467994, -919.4719640872536, -2688.9440516423974, 317.96590052661725],
+    [1814.8301430327483, -919.4719640872536, 2372.1341823468083, -2107.8737579094504, 319.036191369103],
+    [-577.6781677076431, -2688.9440516423974, -2107.8737579094504, 4271.533814926168, -584.5192609756773],
+    [113.8745704610868, 317.96590052661725, 319.036191369103, -584.5192609756773, 91.86832229010884]]
+
+
+def test_contraction_check_accepts_an_ill_conditioned_A_whose_plain_inverse_is_not_symmetric_enough():
+    """The full budget's search found this A (κ = 733, shrunk from one with κ = 736): torch.linalg.inv(A) is
+    asymmetric by 2.6e-15 (with this machine's BLAS, one thread) and the SPD validation rejected it, which made
+    the claim an error."""
+    from verify.claims.bfgs import contraction_margin, spd_inverse
+
+    A = torch.tensor(ILL_CONDITIONED_A, dtype=torch.float64)
+    assert torch.equal(spd_inverse(A), spd_inverse(A).mT)
+    assert contraction_margin((ILL_CONDITIONED_A, [0.0] * 5, [0.0] * 5, [0.0] * 5)) <= 0
+    assert contraction_margin((ILL_CONDITIONED_A, [1.0, -2.0, 0.5, 3.0, 0.1], [0.0] * 5, [0.5, 1.0, 1.5, 2.0, 0.0])) <= 0
