@@ -57,6 +57,9 @@ def _summary(document: dict) -> str:
         f"scipy {env.get('scipy')}, sympy {env.get('sympy')}, mpmath {env.get('mpmath')}, "
         f"hypothesis {env.get('hypothesis')}, Python {env.get('python')} on {env.get('platform')}"
         + (f", GPU {env['cuda']}" if env.get("cuda") else ""),
+        f"- code: {env.get('code') or 'unknown (not a git checkout)'}"
+        + ("; resumed records keep the code they were computed with (in each claim's section)"
+           if run.get("resumed") else ""),
         "- verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["verdicts"].items())),
         f"- matching THEORY.md's expectation: {summary['matching']}; contradicting: "
         + (", ".join(summary["contradicting"]) if summary["contradicting"] else "none")
@@ -96,7 +99,8 @@ def _claim_section(record: dict) -> str:
     lines = [f"### `{record['id']}` — {record['verdict']} ({MATCH_MARK[record.get('matches')]})", "",
              f"*{record.get('statement', '')}*", "",
              f"- source: {_source_label(record)}; reference: {record.get('reference', '')}; check: "
-             f"{record.get('check', '')}; expected: {record.get('expect', '')}; time {record.get('duration_s', 0)} s"]
+             f"{record.get('check', '')}; expected: {record.get('expect', '')}; time {record.get('duration_s', 0)} s"
+             + (f"; code {record['code']}" if record.get("code") else "")]
     if record.get("known_finding"):
         lines += ["", f"**Finding (THEORY.md's expectation not met):** {record['known_finding']}"]
     if record.get("error"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable
@@ -63,6 +64,22 @@ def read_records(out: Path) -> list[dict[str, Any]]:
     return records
 
 
+def code_version() -> str | None:
+    """The git commit of this checkout (short hash, "+modified" when tracked files differ from it), or None
+    outside a git checkout: hypothesis draws also depend on the project's source, so a record names its code."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10)
+        if commit.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return commit.stdout.strip() + ("+modified" if dirty.stdout.strip() else "")
+
+
 def environment() -> dict[str, Any]:
     """Library versions and machine facts recorded with every run."""
     import hypothesis
@@ -88,6 +105,7 @@ def environment() -> dict[str, Any]:
         "mpmath": mpmath.__version__,
         "hypothesis": hypothesis.__version__,
         "l2o_verify": verify.__version__,
+        "code": code_version(),
     }
 
 

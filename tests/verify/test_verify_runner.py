@@ -229,3 +229,14 @@ def test_killing_a_parallel_run_stops_its_workers_keeps_finished_claims_and_resu
     assert resumed.returncode == 0
     document = json.loads((out / JSON).read_text())
     assert [r["id"] for r in document["claims"]] == IDS and document["run"]["resumed"] == sorted([IDS[0], IDS[2]])
+
+
+def test_every_record_and_the_report_name_the_code_they_were_computed_with(tmp_path, monkeypatch):
+    import re
+
+    monkeypatch.setattr(runner, "load_checks", lambda: fake_checks([]))
+    document = runner.run(runner.RunConfig(patterns=IDS, out=tmp_path, device="cpu"))
+    code = document["run"]["environment"]["code"]
+    assert code is None or re.fullmatch(r"[0-9a-f]{12}(\+modified)?", code)
+    assert [r["code"] for r in read_records(tmp_path)] == [code] * len(IDS)
+    assert f"- code: {code or 'unknown'}" in (tmp_path / REPORT).read_text()
