@@ -158,8 +158,11 @@ def _start_worker(threads: int) -> None:
 
 
 def _in_parallel(todo: list[ClaimSpec], config: RunConfig, device: str) -> Iterator[tuple[ClaimSpec, dict]]:
-    """(spec, record) of each claim as it finishes, ``config.jobs`` claims at a time in spawned workers."""
-    threads = max(1, (os.cpu_count() or 1) // config.jobs)
+    """(spec, record) of each claim as it finishes, ``config.jobs`` claims at a time in spawned workers that
+    share this process's torch threads (so OMP_NUM_THREADS still bounds the whole run)."""
+    import torch
+
+    threads = max(1, torch.get_num_threads() // config.jobs)
     executor = ProcessPoolExecutor(max_workers=config.jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_start_worker, initargs=(threads,))
     try:
