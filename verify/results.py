@@ -64,16 +64,20 @@ def read_records(out: Path) -> list[dict[str, Any]]:
     return records
 
 
+SOURCE_PATHS = ("implementations", "theory", "verify", "pyproject.toml")
+
+
 def code_version() -> str | None:
-    """The git commit of this checkout (short hash, "+modified" when tracked files differ from it), or None
-    outside a git checkout: hypothesis draws also depend on the project's source, so a record names its code."""
+    """The git commit of this checkout (short hash; "+modified" when the source — implementations/, theory/,
+    verify/, pyproject.toml — differs from it, reports and notebooks aside), or None outside a git checkout:
+    hypothesis draws also depend on the project's source, so a record names its code."""
     root = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
                                 text=True, timeout=10)
         if commit.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", *SOURCE_PATHS], cwd=root,
                                capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return None
