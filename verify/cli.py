@@ -176,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--out", help="output folder (default reports/<budget>)")
     p_run.add_argument("--resume", action="store_true", help="skip claims already recorded in the output folder")
     p_run.add_argument("--jobs", type=int, default=1,
-                       help="claims run at a time, each in its own process with its share of the CPU threads")
+                       help="claims run at a time, each in its own process with its share of torch's threads")
     p_run.set_defaults(func=_cmd_run)
 
     p_report = sub.add_parser("report", help="re-render report.md from the results in a folder")

@@ -176,8 +176,9 @@ def _in_parallel(todo: list[ClaimSpec], config: RunConfig, device: str) -> Itera
                 try:
                     record = future.result()
                 except BrokenProcessPool:
-                    raise WorkerDied(f"a worker process died while running {spec.id} (out of memory or killed); "
-                                     f"the finished claims are saved in {config.out}, re-run with --resume") from None
+                    raise WorkerDied(f"a worker process died (out of memory or killed), so {spec.id} and the other "
+                                     f"unfinished claims have no record; the finished ones are saved in "
+                                     f"{config.out}: re-run with --resume") from None
                 yield spec, record
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
