@@ -66,6 +66,15 @@ class Trace:
         return np.concatenate([self.grad_norm0.detach().cpu().numpy()[None], self.series("grad_norm")], axis=0)
 
 
+def stacked_series(traces: list[Trace], name: str) -> np.ndarray:
+    """(K_max, ΣB) array of one recorded field over several traces, side by side: a solver stops recording
+    once every instance of its batch has diverged, so a shorter trace is padded with NaN after its end."""
+    arrays = [trace.series(name) for trace in traces]
+    length = max(a.shape[0] for a in arrays)
+    return np.concatenate([np.pad(a, ((0, length - a.shape[0]), (0, 0)), constant_values=np.nan) for a in arrays],
+                          axis=1)
+
+
 def iterations_to_tolerance(values: np.ndarray, f_star: np.ndarray | float, tol: float) -> np.ndarray:
     """First k with (f_k − f*) ≤ tol·(f_0 − f*), per instance (columns of ``values`` (K + 1, B));
     −1 where never reached."""

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from implementations.bfgs import FixedSteps, HypergradientSteps, cwss_bfgs, cwss_step
+from implementations.bfgs.diagnostics import stacked_series
 from implementations.problems.logistic import LogisticRegression
 from implementations.problems.quadratic import Quadratic, random_spd
 
@@ -32,6 +33,21 @@ def test_diverging_run_is_recorded_not_raised():
     trace = cwss_bfgs(problem, torch.ones(1, 3), FixedSteps(1e200, interval=None), 5, H0=torch.eye(3))
     assert int(trace.diverged_at[0]) >= 0
     assert np.isnan(trace.series("f")[-1, 0])
+
+
+def test_stacked_series_pads_a_trace_that_stopped_when_its_runs_diverged_with_nan():
+    """The full budget at seed 1 had a learned CNN run diverge after 17 of 150 iterations, and the claim
+    that stacked the traces' series raised instead of reporting it."""
+    A = random_spd(3, 10.0, torch.Generator().manual_seed(2))
+    problem = Quadratic.create(A, torch.zeros(3))
+    diverging = cwss_bfgs(problem, torch.ones(1, 3), FixedSteps(1e200, interval=None), 5, H0=torch.eye(3))
+    converging = cwss_bfgs(problem, torch.ones(2, 3), FixedSteps(1.0), 5)
+    assert diverging.iterations < converging.iterations == 5
+    stacked = stacked_series([diverging, converging], "grad_norm")
+    assert stacked.shape == (5, 3)
+    assert np.isnan(stacked[diverging.iterations:, 0]).all()
+    np.testing.assert_array_equal(stacked[:, 1:], converging.series("grad_norm"))
+    np.testing.assert_array_equal(stacked[:diverging.iterations, :1], diverging.series("grad_norm"))
 
 
 class _OverflowingGradient:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from implementations.bfgs import (FixedSteps, StepSizeLSTM, cwss_bfgs, cwss_step,
                                   inverse_bfgs_formula, inverse_bfgs_update)
+from implementations.bfgs.diagnostics import stacked_series
 from implementations.bfgs.experiments import FULL, QUICK, l2o_study, to_tolerance
 from implementations.bfgs.stability import (descent_failure_threshold, descent_threshold_bounds,
                                             spectral_stability_bound, spectral_stability_threshold)
@@ -776,20 +777,22 @@ def speedup(ctx: Context) -> Evidence:
 @check("bfgs.l2o.identity-limit")
 def identity_limit(ctx: Context) -> Evidence:
     """Reviewers' request: ‖P_k − I‖_∞, the fraction of clipped entries and κ(B_k) = κ(H_k) along learned
-    runs (coordinate-wise model, test instances of every task; κ every iteration, every 10th on the CNN).
+    runs (coordinate-wise model, test instances of every task; κ every iteration, every 10th on the CNN),
+    and how many of these runs diverged (their series end there; medians are over the runs still going).
     Plots of ‖P_k − I‖ and κ(B_k) are written to ctx.figure_dir. Measured, no verdict."""
     scale, study = _study(ctx)
     numbers, figures = {"scale": scale.as_dict()}, []
     series = {}
     for task, result in study.items():
         traces = result.traces["l2o_cwss"]
-        dev = np.concatenate([t.series("p_dev_inf") for t in traces], axis=1)
-        rms = np.concatenate([t.series("p_dev_fro") for t in traces], axis=1) / np.sqrt(traces[0].x.shape[-1])
-        clip = np.concatenate([t.series("clip_fraction") for t in traces], axis=1)
-        cond = np.concatenate([t.series("cond_H") for t in traces], axis=1)
-        scalar_dev = np.concatenate([t.series("p_dev_inf") for t in result.traces["l2o_scalar"]], axis=1)
+        dev = stacked_series(traces, "p_dev_inf")
+        rms = stacked_series(traces, "p_dev_fro") / np.sqrt(traces[0].x.shape[-1])
+        clip = stacked_series(traces, "clip_fraction")
+        cond = stacked_series(traces, "cond_H")
+        scalar_dev = stacked_series(result.traces["l2o_scalar"], "p_dev_inf")
         series[task] = (dev, cond, scalar_dev)
-        numbers[task] = dict(p_dev_first=float(np.nanmedian(dev[0])), p_dev_last=float(np.nanmedian(dev[-1])),
+        numbers[task] = dict(diverged_runs=sum(int((t.diverged_at >= 0).sum()) for t in traces),
+                             runs=sum(int(t.diverged_at.numel()) for t in traces), p_dev_first=float(np.nanmedian(dev[0])), p_dev_last=float(np.nanmedian(dev[-1])),
                              p_dev_max=float(np.nanmax(dev)), p_dev_rms_last=float(np.nanmedian(rms[-1])),
                              clip_fraction_mean=float(np.nanmean(clip)),
                              clip_fraction_max=float(np.nanmax(clip)),
