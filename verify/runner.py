@@ -4,7 +4,8 @@ disk, and keep the report current.
 The run is interrupt-safe: every finished claim is already in results.jsonl, results.json and report.md
 (both rewritten atomically after each claim, by the main process only); ``resume=True`` skips the claims that
 results.jsonl holds for the same budget and seed. Checks keep long intermediate state (meta-training
-checkpoints) under cache/ in the output folder: a resumed run continues from it, a fresh run deletes it first.
+checkpoints, studies several claims read: verify.cache) under cache/ in the output folder: a resumed run
+continues from it, a fresh run deletes it first.
 One run at a time writes to an output folder: a second one is refused (the folder's lock file is held).
 """
 

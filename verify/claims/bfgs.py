@@ -25,6 +25,7 @@ from implementations.bfgs.stability import (descent_failure_threshold, descent_t
 from implementations.problems.logistic import LogisticRegression
 from implementations.problems.quadratic import random_spd
 from theory import bfgs as theory
+from verify.cache import cached_result
 from verify.ratefit import fit_rate
 from verify.registry import Context, Evidence, check
 from verify.strategies import finite_floats, spd_matrices, vectors
@@ -698,8 +699,9 @@ def output_range(ctx: Context) -> Evidence:
 
 
 def _study(ctx: Context):
+    """(scale, study) of the budget: computed once per run and shared through the run's cache folder."""
     scale = QUICK if ctx.quick else FULL
-    return scale, l2o_study(scale, ctx.seed)
+    return scale, cached_result(ctx, f"bfgs-l2o-study-{ctx.budget}-seed{ctx.seed}", lambda: l2o_study(scale, ctx.seed))
 
 
 def _figure_path(ctx: Context, name: str) -> str | None:

@@ -1,0 +1,44 @@
+"""Expensive intermediate results shared by several claims of one run, kept in the run's cache folder.
+
+A study that several claims read (the BFGS learned-step-size study feeds bfgs.l2o.speedup and
+bfgs.l2o.identity-limit) is computed once per output folder instead of once per process: the worker processes
+of a ``--jobs`` run and a ``--resume``d run load it. The runner deletes the cache folder on a fresh run, so a
+cached result never outlives the run configuration that made it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import torch
+
+from verify.registry import Context
+
+T = TypeVar("T")
+
+
+def cached_result(ctx: Context, name: str, compute: Callable[[], T]) -> T:
+    """``compute()``, stored as ``<ctx.cache_dir>/<name>.pt`` (torch.save, written atomically) and loaded by
+    later calls; a second process asking for the same name waits on ``<name>.pt.lock`` until the first has
+    written it. Without a cache_dir, ``compute()`` is simply called."""
+    if not ctx.cache_dir:
+        return compute()
+    os.makedirs(ctx.cache_dir, exist_ok=True)
+    path = Path(ctx.cache_dir) / f"{name}.pt"
+    with open(f"{path}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if path.exists():
+                return torch.load(path, weights_only=False)
+            result = compute()
+            handle, temporary = tempfile.mkstemp(dir=ctx.cache_dir, prefix=f".{name}.", suffix=".tmp")
+            os.close(handle)
+            torch.save(result, temporary)
+            os.replace(temporary, path)
+            return result
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
