@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--device", default="auto", help="cpu, cuda[:N] or auto (default)")
     p_run.add_argument("--seed", type=int, default=0)
     p_run.add_argument("--out", help="output folder (default reports/<budget>)")
-    p_run.add_argument("--resume", action="store_true", help="skip claims already recorded in the output folder")
+    p_run.add_argument("--resume", action="store_true", help="skip claims already recorded in the output folder (those that ended in an error run again)")
     p_run.add_argument("--jobs", type=int, default=1,
                        help="claims run at a time, each in its own process with its share of torch's threads")
     p_run.set_defaults(func=_cmd_run)

@@ -3,7 +3,8 @@ disk, and keep the report current.
 
 The run is interrupt-safe: every finished claim is already in results.jsonl, results.json and report.md
 (both rewritten atomically after each claim, by the main process only); ``resume=True`` skips the claims that
-results.jsonl holds for the same budget and seed. Checks keep long intermediate state (meta-training
+results.jsonl holds for the same budget and seed, except those whose check ended in an error (a crashed check
+is not a result: it runs again). Checks keep long intermediate state (meta-training
 checkpoints, studies several claims read: verify.cache) under cache/ in the output folder: a resumed run
 continues from it, a fresh run deletes it first.
 One run at a time writes to an output folder: a second one is refused (the folder's lock file is held).
@@ -206,9 +207,9 @@ def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Pat
                 progress: ProgressHook | None) -> dict:
     done: dict[str, dict] = {}
     if config.resume:
-        for record in read_records(out):
-            if record.get("budget") == config.budget and record.get("seed") == config.seed:
-                done[record["id"]] = record
+        latest = {record["id"]: record for record in read_records(out)
+                  if record.get("budget") == config.budget and record.get("seed") == config.seed}
+        done = {claim_id: record for claim_id, record in latest.items() if record.get("verdict") != "error"}
     else:
         (out / JSONL).unlink(missing_ok=True)
         shutil.rmtree(out / CACHE, ignore_errors=True)

@@ -56,6 +56,25 @@ def test_resume_skips_finished_claims(tmp_path, monkeypatch):
     assert [r["id"] for r in document["claims"]] == IDS
 
 
+def test_resume_runs_again_a_claim_whose_check_ended_in_an_error(tmp_path, monkeypatch):
+    calls, broken = [], {IDS[1]}
+
+    def checks():
+        claims = fake_checks(calls)
+        for claim_id in broken:
+            claims[claim_id] = Claim(BY_ID[claim_id], lambda ctx: 1 / 0)
+        return claims
+
+    monkeypatch.setattr(runner, "load_checks", checks)
+    first = runner.run(runner.RunConfig(patterns=IDS, out=tmp_path, device="cpu"))
+    assert [r["verdict"] for r in first["claims"]][1] == "error"
+    broken.clear()
+    calls.clear()
+    resumed = runner.run(runner.RunConfig(patterns=IDS, out=tmp_path, device="cpu", resume=True))
+    assert calls == [IDS[1]] and resumed["claims"][1]["verdict"] == "verified"
+    assert [r["id"] for r in resumed["claims"]] == IDS
+
+
 def test_resume_ignores_records_of_another_seed(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(runner, "load_checks", lambda: fake_checks(calls))
