@@ -172,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--paper", choices=sorted(PAPERS))
     p_run.add_argument("--budget", choices=BUDGETS, default="quick")
     p_run.add_argument("--device", default="auto", help="cpu, cuda[:N] or auto (default)")
-    p_run.add_argument("--seed", type=int, default=0)
+    p_run.add_argument("--seed", type=int, default=0,
+                       help="seeds every claim's random instances and counterexample searches (default 0)")
     p_run.add_argument("--out", help="output folder (default reports/<budget>)")
     p_run.add_argument("--resume", action="store_true", help="skip claims already recorded in the output folder (those that ended in an error run again)")
     p_run.add_argument("--jobs", type=int, default=1,

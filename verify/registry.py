@@ -124,6 +124,11 @@ class Context:
 
         return settings_for_budget(self.budget, **overrides)
 
+    def instance_seed(self, base: int) -> int:
+        """The seed of a claim's fixed instance number ``base`` under this run's seed: ``base`` itself at seed 0
+        (the published seed-0 reports keep their instances), a different instance for every other seed."""
+        return base + 10_007 * self.seed
+
     def search(self, strategy, violation, **overrides):
         """verify.search.search_counterexample with this budget's hypothesis settings (``overrides``, e.g.
         max_examples, as in hypothesis_settings) and a search seeded from ``seed`` and the claim ID, at every

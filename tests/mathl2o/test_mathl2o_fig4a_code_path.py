@@ -14,3 +14,11 @@ def test_beats_gd_study_and_evidence_run_at_a_tiny_scale_with_checkpointing(tmp_
     evidence = _beats_gd_evidence(ctx, study, (100.0, 1e-4), 0.5, "tiny", "tiny scale")
     assert evidence.verdict() in ("verified", "refuted")
     assert evidence.numbers["gd_loss"] == study["runs"][0]["gd_loss"] and evidence.figures
+
+
+def test_the_gain_study_draws_other_instances_under_another_run_seed():
+    def gd_loss(seed):
+        ctx = Context(budget="quick", device="cpu", seed=seed, claim_id="mathl2o.beats-gd.fig5")
+        return beats_gd_study(ctx, N=2, d=6, b=4, T=5, width=12, runs=[(100.0, 1e-4)], iters=1)["runs"][0]["gd_loss"]
+
+    assert gd_loss(0) == gd_loss(0) != gd_loss(1)

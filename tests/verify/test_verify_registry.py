@@ -67,6 +67,12 @@ def test_context_rng_depends_on_seed_and_claim_not_on_order():
     assert a != Context(seed=1, claim_id="y").rng.random()
 
 
+def test_instance_seeds_keep_the_seed_0_instances_and_differ_for_every_other_seed():
+    assert [Context(seed=0).instance_seed(base) for base in (1, 3, 7)] == [1, 3, 7]
+    seeds = {Context(seed=seed).instance_seed(base) for seed in range(5) for base in (1, 3, 5, 7)}
+    assert len(seeds) == 20
+
+
 def test_context_rejects_unknown_budget():
     with pytest.raises(ValueError, match="budget"):
         Context(budget="medium")

@@ -100,7 +100,7 @@ def init_equals_gd(ctx: Context) -> Evidence:
         return float(np.max(np.abs(ours - reference)) / max(reference[0], 1e-300) - tol)
 
     result = ctx.search(_configs(), margin, max_examples=40)
-    fig5 = dict(N=32, d=32, b=25, width=1024, T=20, e=100.0, depth=3, nonnegative=False, seed=5)
+    fig5 = dict(N=32, d=32, b=25, width=1024, T=20, e=100.0, depth=3, nonnegative=False, seed=ctx.instance_seed(5))
     fig5_margin = margin(fig5)
     holds = not result.found and fig5_margin <= 0
     return Evidence(
@@ -130,7 +130,7 @@ def init_inner_grad_zero(ctx: Context) -> Evidence:
         return max(float(g.abs().max()) for g in grads[:-1])
 
     result = ctx.search(_configs(), margin, max_examples=40)
-    fig5 = dict(N=32, d=32, b=25, width=1024, T=20, e=100.0, depth=3, nonnegative=False, seed=5)
+    fig5 = dict(N=32, d=32, b=25, width=1024, T=20, e=100.0, depth=3, nonnegative=False, seed=ctx.instance_seed(5))
     fig5_margin = margin(fig5)
     nonvacuous = last_layer["nonzero"] >= last_layer["examples"] // 2
     holds = not result.found and fig5_margin <= 0 and nonvacuous
@@ -168,9 +168,9 @@ def alpha0_homogeneity(ctx: Context) -> Evidence:
         return float((se - scale * s1).abs().max()) - tol
 
     result = ctx.search(_configs(), margin, max_examples=40)
-    fig5 = dict(N=32, d=32, b=25, width=1024, T=20, depth=3, nonnegative=False, seed=5)
+    fig5 = dict(N=32, d=32, b=25, width=1024, T=20, depth=3, nonnegative=False, seed=ctx.instance_seed(5))
     code_alpha = {e: singular(fig5, e)[1] for e in (1.0, 100.0)}
-    depth2 = dict(N=2, d=4, b=3, width=64, T=3, depth=2, nonnegative=False, seed=1)
+    depth2 = dict(N=2, d=4, b=3, width=64, T=3, depth=2, nonnegative=False, seed=ctx.instance_seed(1))
     a1, a10 = singular(depth2, 1.0)[1], singular(depth2, 10.0)[1]
     return Evidence(
         holds=not result.found,
@@ -291,7 +291,7 @@ def eq13_alpha0_condition(ctx: Context) -> Evidence:
     for depth in (3, 2):
         margins = {}
         for e in E_GRID:
-            c = _constants(depth, e)
+            c = _constants(depth, e, ctx.instance_seed(1))
             margin = theory.eq13_margin(c.mu0, c.gamma, c.lipschitz, c.loss0)
             required = theory.eq13_required_mu0(c.gamma, c.lipschitz, c.loss0)
             alpha_required = theory.eq13_alpha0_required(required, c.sigma_last, c.tail)
@@ -305,7 +305,7 @@ def eq13_alpha0_condition(ctx: Context) -> Evidence:
                           "alpha0_required": alpha_required})
         satisfied = [e for e in E_GRID if margins[e] >= 0]
         e_eq13 = min(satisfied) if satisfied else math.inf
-        empirical = _empirical_e(depth, E_TRAIN_LR, E_TRAIN_ITERS)
+        empirical = _empirical_e(depth, E_TRAIN_LR, E_TRAIN_ITERS, ctx.instance_seed(1))
         e_train = empirical["e"]
         numbers[f"depth{depth}_smallest_e_eq13"] = e_eq13
         numbers[f"depth{depth}_smallest_e_trains"] = e_train
@@ -341,12 +341,13 @@ def eq14_lr_bound(ctx: Context) -> Evidence:
     sufficient step size, so it is recorded as a lower bound of the largest converging η (Corollary C.1:
     both shrink as e grows; Eq. 14 like e^{−2(L−1)})."""
     iters = ctx.pick(40, 200)
+    seed = ctx.instance_seed(1)
     rows, table, figures = [], [], []
     for depth in (3, 2):
         for e in E_GRID:
-            c = _constants(depth, e)
+            c = _constants(depth, e, seed)
             bound = theory.eq14_lr_bound(c.gamma, c.lipschitz, c.loss0)
-            found = largest_converging_lr(ModelSpec(SMALL["width"], e, depth, seed=1), _small_qp(1), SMALL["T"],
+            found = largest_converging_lr(ModelSpec(SMALL["width"], e, depth, seed=seed), _small_qp(seed), SMALL["T"],
                                           iters, low=bound * 1e-3, high=bound * 1e6, steps=ctx.pick(8, 14))
             table.append({"depth": depth, "e": e, "eq14_bound": bound, "largest_converging_lr": found["lr"],
                           "bracket": found["bracket"], "evaluations": found["evaluations"]})
@@ -398,7 +399,7 @@ def thm43_linear_rate(ctx: Context) -> Evidence:
     hypotheses hold and whose losses leave the envelope; verified only if some run meets the hypotheses and
     none leaves the envelope; inconclusive when no run meets them (the envelope is then only an observation)."""
     iters = ctx.pick(150, 1000)
-    runs = [_thm43_run(depth, e, iters) for depth in (3, 2) for e in (10.0, 100.0)]
+    runs = [_thm43_run(depth, e, iters, ctx.instance_seed(1)) for depth in (3, 2) for e in (10.0, 100.0)]
     violations = [r for r in runs if r["hypotheses_hold"] and r["max_excess"] > 0]
     table = [{k: v for k, v in r.items() if k not in ("losses", "fit")} | (
         {"rho_fit": r["fit"]["rho"], "rho_fit_low": r["fit"]["rho_low"], "rho_fit_high": r["fit"]["rho_high"],
@@ -445,13 +446,14 @@ def lemma_chain(ctx: Context) -> Evidence:
     steps, ≤ 10⁻¹² relative round-off; 1e-9 leaves room for the eigen-solver). Conditional links (need Eq.
     13): λ_min(J_L J_Lᵀ)(θ_k) ≥ μ₀/2, recorded only."""
     iters = ctx.pick(25, 100)
+    seed = ctx.instance_seed(1)
     tol = 1e-9
     rows, worst = [], {}
     for depth in (2, 3):
-        c = _constants(depth, 10.0)
+        c = _constants(depth, 10.0, seed)
         eta = theory.eq14_lr_bound(c.gamma, c.lipschitz, c.loss0)
-        qp = _small_qp(1)
-        model = MathL2O(SMALL["width"], 10.0, depth, seed=1)
+        qp = _small_qp(seed)
+        model = MathL2O(SMALL["width"], 10.0, depth, seed=seed)
         theta0 = flat_parameters(model)
         J0 = jacobian(model, qp, SMALL["T"])
         records = []
@@ -508,7 +510,7 @@ def lemma5_e_requirements(ctx: Context) -> Evidence:
     rows, numbers = [], {}
     for depth in (3, 2):
         orders = theory.lemma5_orders(SMALL["T"], depth)
-        e_train = _empirical_e(depth, E_TRAIN_LR, E_TRAIN_ITERS)["e"]
+        e_train = _empirical_e(depth, E_TRAIN_LR, E_TRAIN_ITERS, ctx.instance_seed(1))["e"]
         numbers[f"T{SMALL['T']}_L{depth}_empirical_e"] = e_train
         rows += [{"T": SMALL["T"], "L": depth, "lemma": name, "order": value, "empirical_e": e_train,
                   "empirical_over_order": e_train / value if value == value else math.nan}
@@ -528,12 +530,13 @@ def ntk_width(ctx: Context) -> Evidence:
     e = 1; H ∈ {2, 4, 8, 16, 32, 64} (quick). The rank of the step-T and all-steps feature matrices is
     recorded: with the code's 2-unit first layer the features have low rank whatever the width."""
     widths = ctx.pick([2, 4, 8, 16, 32, 64], [2, 4, 8, 16, 32, 64, 128, 256])
-    qp = _small_qp(1)
+    seed = ctx.instance_seed(1)
+    qp = _small_qp(seed)
     T = SMALL["T"]
     table = []
     for depth in (3, 2):
         for width in widths:
-            model = MathL2O(width, 1.0, depth, seed=1)
+            model = MathL2O(width, 1.0, depth, seed=seed)
             K = jacobian(model, qp, T)
             lam = torch.linalg.eigvalsh(K @ K.T)
             G_all = torch.cat([step_features(model, qp, T, step=t) for t in range(1, T + 1)])
@@ -561,11 +564,13 @@ def ntk_width(ctx: Context) -> Evidence:
 
 # --------------------------------------------------------------------------------------------------------
 def beats_gd_study(ctx: Context, N: int, d: int, b: int, T: int, width: int, runs: list[tuple[float, float]],
-                   iters: int, checkpoint_steps: bool = False, seed: int = 7) -> dict:
+                   iters: int, checkpoint_steps: bool = False, base_seed: int = 7) -> dict:
     """Train the deterministic-init model for each (e, η) in ``runs`` on one instance set; gain over GD.
+    The instances and the model's orthogonal layers use ``ctx.instance_seed(base_seed)``.
 
     Runs on ctx.torch_device in float64. Returns {"runs": [{e, lr, gd_loss, final_loss, gain, diverged_at,
     losses}]}."""
+    seed = ctx.instance_seed(base_seed)
     qp = QP.random(N, d, b, seed=seed, device=ctx.torch_device)
     out = []
     for e, lr in runs:
@@ -657,10 +662,11 @@ def beats_gd_fig4a(ctx: Context) -> Evidence:
 
 
 # --------------------------------------------------------------------------------------------------------
-def _gradient_norms(init: str, e: float, Ts: list[int], qp: QP, width: int, detach: bool = True) -> list[float]:
+def _gradient_norms(init: str, e: float, Ts: list[int], qp: QP, width: int, seed: int,
+                    detach: bool = True) -> list[float]:
     norms = []
     for T in Ts:
-        model = MathL2O(width, e, 3, init=init, seed=3)
+        model = MathL2O(width, e, 3, init=init, seed=seed)
         loss = unroll(model, qp, T, detach_inputs=detach)[-1]
         grads = torch.autograd.grad(loss, list(model.parameters()))
         norms.append(float(torch.sqrt(sum((g * g).sum() for g in grads))))
@@ -677,10 +683,11 @@ def random_init_explodes(ctx: Context) -> Evidence:
     has a 95% CI above 0 AND ‖∇𝓕‖ grows ≥ 10³× over the T range. "Stable": ‖∇𝓕‖ at the largest T ≤ at the
     smallest. Verdict: holds iff some random init explodes and the deterministic one is stable."""
     Ts = ctx.pick([5, 10, 20, 40, 80, 160], [5, 10, 20, 40, 80, 160, 320])
-    qp = QP.random(4, 16, 12, seed=1)
+    qp = QP.random(4, 16, 12, seed=ctx.instance_seed(1))
     inits = {"deterministic": ("deterministic", 100.0, True), "random_last": ("random_last", 100.0, True),
              "random": ("random", 1.0, True), "random_last_not_detached": ("random_last", 100.0, False)}
-    norms = {name: _gradient_norms(init, e, Ts, qp, 64, detach) for name, (init, e, detach) in inits.items()}
+    norms = {name: _gradient_norms(init, e, Ts, qp, 64, ctx.instance_seed(3), detach)
+             for name, (init, e, detach) in inits.items()}
 
     def growth(values):
         fit = fit_rate(values)  # log g_T ≈ a + k log ρ over the T grid index
