@@ -24,8 +24,10 @@ from theory.mathl2o import ball_radius
 @dataclass(frozen=True)
 class NTKConstants:
     """loss0 = 𝓕(θ₀); mu0 = λ_min(J_L J_Lᵀ)(θ₀); gamma0 = ‖J(θ₀)‖₂; gamma, lipschitz: sampled sup of ‖J‖₂ and
-    of ‖J(θ) − J(θ₀)‖₂/‖θ − θ₀‖ on B(θ₀, radius); radius = 4Γ√(2𝓕₀)/μ₀; alpha0 (analysis.alpha0);
-    sigma_last = σ_min(K_T), tail = Σ_{t<T}‖K_t‖₂‖G_t‖₂ (the α₀ form of Eq. 13; only at W_L = 0)."""
+    of ‖J(θ) − J(θ₀)‖₂/‖θ − θ₀‖ on B(θ₀, sampled_radius); radius = 4Γ√(2𝓕₀)/μ₀ (∞ when μ₀ = 0);
+    sampled_radius = radius, or SAMPLING_REACH typical SGD step lengths when the radius is infinite;
+    alpha0 (analysis.alpha0); sigma_last = σ_min(K_T), tail = Σ_{t<T}‖K_t‖₂‖G_t‖₂ (the α₀ form of Eq. 13;
+    only at W_L = 0)."""
 
     loss0: float
     mu0: float
@@ -33,6 +35,7 @@ class NTKConstants:
     gamma: float
     lipschitz: float
     radius: float
+    sampled_radius: float
     alpha0: float
     sigma_last: float
     tail: float
@@ -111,11 +114,18 @@ def sample_distances(radius: float, step_scale_distance: float, count: int = 10)
     return [low * ratio ** i for i in range(count)]
 
 
+#: How far Γ and Λ are sampled when μ₀ = 0 makes the ball radius infinite: this many typical SGD step
+#: lengths √(2𝓕₀)/Γ₀ (an SGD run of a few hundred steps at η ≤ 1/Γ₀² moves less).
+SAMPLING_REACH = 1e3
+
+
 def ntk_constants(model: MathL2O, qp: QP, T: int, directions: int = 4, rounds: int = 2, seed: int = 0,
                   step_scale: float = STEP_SCALE) -> NTKConstants:
     """Compute :class:`NTKConstants` at the model's current weights θ₀ (see the module docstring).
 
     The radius depends on Γ and Γ on the radius: start from Γ = ‖J(θ₀)‖ and re-sample ``rounds`` times.
+    With μ₀ = 0 (R = ∞) Γ and Λ are sampled on B(θ₀, SAMPLING_REACH·√(2𝓕₀)/Γ₀) instead; before, they were
+    left at Γ₀ and 0, which are not estimates of anything, and the lemma chain flagged every step that moved J.
     """
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     loss0 = float(rollout(model, qp, T, step_scale=step_scale).values[-1].detach())
@@ -126,15 +136,16 @@ def ntk_constants(model: MathL2O, qp: QP, T: int, directions: int = 4, rounds: i
     gamma, lipschitz = gamma0, 0.0
     radius = ball_radius(gamma, loss0, mu0) if mu0 > 0 else math.inf
     sample_directions = probe_directions(model, qp, T, directions, gen, step_scale)
+    step_length = math.sqrt(2.0 * loss0) / max(gamma0, 1e-300)
+    sampled_radius = radius
     for _ in range(rounds):
-        if not math.isfinite(radius):
-            break
-        for distance in sample_distances(radius, math.sqrt(2.0 * loss0) / max(gamma0, 1e-300)):
+        sampled_radius = radius if math.isfinite(radius) else SAMPLING_REACH * step_length
+        for distance in sample_distances(sampled_radius, step_length):
             for u in sample_directions:
                 J = jacobian(shifted(model, distance * u), qp, T, "all", step_scale=step_scale)
                 gamma = max(gamma, float(torch.linalg.matrix_norm(J, ord=2)))
                 lipschitz = max(lipschitz, float(torch.linalg.matrix_norm(J - J0, ord=2)) / distance)
-        radius = ball_radius(gamma, loss0, mu0)
+        radius = ball_radius(gamma, loss0, mu0) if mu0 > 0 else math.inf
     sigma_last, tail = math.nan, math.nan
     if not bool((model.last != 0).any()):
         terms = last_layer_terms(model, qp, T, step_scale)
@@ -143,5 +154,5 @@ def ntk_constants(model: MathL2O, qp: QP, T: int, directions: int = 4, rounds: i
         tail = sum(float(torch.linalg.matrix_norm(K, ord=2))
                    * float(torch.linalg.matrix_norm(step_features(model, qp, T, step=t, step_scale=step_scale), ord=2))
                    for t, K in enumerate(terms[:-1], start=1))
-    return NTKConstants(loss0, mu0, gamma0, gamma, lipschitz, radius, alpha0(model, qp, T, step_scale),
-                        sigma_last, tail)
+    return NTKConstants(loss0, mu0, gamma0, gamma, lipschitz, radius, sampled_radius,
+                        alpha0(model, qp, T, step_scale), sigma_last, tail)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from implementations.mathl2o import QP, MathL2O, alpha0, empirical_ntk, jacobian, step_features, unroll
@@ -46,3 +48,18 @@ def test_constants_are_finite_and_ordered():
     assert c.gamma >= c.gamma0 > 0 and c.mu0 >= 0 and c.lipschitz >= 0 and c.loss0 > 0
     d = sample_distances(10.0, 1.0, count=4)
     assert d[0] == 1e-3 and abs(d[-1] - 10.0) < 1e-12 and sample_distances(float("inf"), 1.0) == []
+
+
+def test_constants_are_sampled_on_a_finite_ball_when_mu0_vanishes_and_the_radius_is_infinite():
+    """The full budget at seed 1 hit μ₀ = 0 (depth 3): Γ and Λ were then left at Γ₀ and 0, and the lemma
+    chain reported every step that moved J as a violation of ‖J(θ) − J(θ₀)‖ ≤ Λ‖θ − θ₀‖."""
+    from implementations.mathl2o.constants import SAMPLING_REACH
+
+    qp = QP.random(2, 4, 3, seed=10_008)
+    c = ntk_constants(MathL2O(16, e=10.0, depth=3, seed=10_008), qp, 3)
+    assert math.isfinite(c.sampled_radius) and c.lipschitz > 0 and c.gamma >= c.gamma0
+    if c.mu0 == 0:
+        assert c.radius == math.inf
+        assert c.sampled_radius == SAMPLING_REACH * math.sqrt(2 * c.loss0) / c.gamma0
+    else:
+        assert c.sampled_radius == c.radius

@@ -438,10 +438,11 @@ def thm43_linear_rate(ctx: Context) -> Evidence:
 def lemma_chain(ctx: Context) -> Evidence:
     """The links of the reconstructed proof (derivation §3) at the iterates θ_k of a real SGD run (small
     instance set, depth 2 and 3, e = 10, η = the Eq. 14 value; Γ̂, Λ̂ sampled at θ₀):
-    (L4.1) ‖∇𝓕(θ_k)‖ ≤ Γ̂·√(2𝓕_k) while ‖θ_k − θ₀‖ ≤ R;
+    (L4.1) ‖∇𝓕(θ_k)‖ ≤ Γ̂·√(2𝓕_k) while θ_k is in the ball Γ̂, Λ̂ were sampled on (B(θ₀, R), or SAMPLING_REACH
+           SGD step lengths when μ₀ = 0 makes R infinite; implementations.mathl2o.constants);
     (L4.2) 𝓕_{k+1} ≤ 𝓕_k − η‖∇𝓕_k‖² + ½η²(Γ̂² + Λ̂√(2𝓕_k))‖∇𝓕_k‖²;
     (PL)   ‖∇𝓕_k‖² ≥ 2λ_min(J_L J_Lᵀ)(θ_k)·𝓕_k (J_L by torch.func, the gradient by autograd);
-    (J-Lip) ‖J(θ_k) − J(θ₀)‖ ≤ Λ̂‖θ_k − θ₀‖.
+    (J-Lip) ‖J(θ_k) − J(θ₀)‖ ≤ Λ̂‖θ_k − θ₀‖ in the same ball.
     Tolerance of each link: 1e-9 relative (𝓕 and gradients are float64 sums of ≤ 10³ terms over T ≤ 3
     steps, ≤ 10⁻¹² relative round-off; 1e-9 leaves room for the eigen-solver). Conditional links (need Eq.
     13): λ_min(J_L J_Lᵀ)(θ_k) ≥ μ₀/2, recorded only."""
@@ -471,7 +472,7 @@ def lemma_chain(ctx: Context) -> Evidence:
         history = train(model, qp, SMALL["T"], eta, iters, callback=inspect)
         for rec, next_loss in zip(records, history.losses[1:]):
             F, g2 = rec["loss"], rec["grad_sq"]
-            in_ball = rec["dist"] <= c.radius
+            in_ball = rec["dist"] <= c.sampled_radius
             links = {
                 "L4.1": (math.sqrt(g2) - c.gamma * math.sqrt(2 * F)) / max(c.gamma * math.sqrt(2 * F), 1e-300)
                 if in_ball else -math.inf,
@@ -487,7 +488,7 @@ def lemma_chain(ctx: Context) -> Evidence:
                 if key not in worst or value > worst[key][0]:
                     worst[key] = (value, rec["k"])
         rows.append({"depth": depth, "eta": eta, **c.as_dict(), "iterations": len(records),
-                     "diverged_at": history.diverged_at, "max_dist_over_R": max(r["dist"] for r in records) / c.radius})
+                     "diverged_at": history.diverged_at, "max_dist_over_sampled_R": max(r["dist"] for r in records) / c.sampled_radius})
     unconditional = {k: v for k, v in worst.items() if not k.split(":")[1].startswith("cond")}
     broken = {k: v for k, v in unconditional.items() if v[0] > tol}
     return Evidence(
