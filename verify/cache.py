@@ -8,37 +8,28 @@ cached result never outlives the run configuration that made it.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable, TypeVar
 
 import torch
 
+from implementations.storage import atomic_torch_save, locked
 from verify.registry import Context
 
 T = TypeVar("T")
 
 
 def cached_result(ctx: Context, name: str, compute: Callable[[], T]) -> T:
-    """``compute()``, stored as ``<ctx.cache_dir>/<name>.pt`` (torch.save, written atomically) and loaded by
-    later calls; a second process asking for the same name waits on ``<name>.pt.lock`` until the first has
-    written it. Without a cache_dir, ``compute()`` is simply called."""
+    """``compute()``, stored as ``<ctx.cache_dir>/<name>.pt`` (written atomically) and loaded by later calls;
+    a second process asking for the same name waits on ``<name>.pt.lock`` until the first has written it.
+    Without a cache_dir, ``compute()`` is simply called."""
     if not ctx.cache_dir:
         return compute()
-    os.makedirs(ctx.cache_dir, exist_ok=True)
     path = Path(ctx.cache_dir) / f"{name}.pt"
-    with open(f"{path}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if path.exists():
-                return torch.load(path, weights_only=False)
-            result = compute()
-            handle, temporary = tempfile.mkstemp(dir=ctx.cache_dir, prefix=f".{name}.", suffix=".tmp")
-            os.close(handle)
-            torch.save(result, temporary)
-            os.replace(temporary, path)
-            return result
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path):
+        if path.exists():
+            return torch.load(path, weights_only=False)
+        result = compute()
+        atomic_torch_save(result, path)
+        return result

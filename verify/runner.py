@@ -12,7 +12,6 @@ One run at a time writes to an output folder: a second one is refused (the folde
 
 from __future__ import annotations
 
-import fcntl
 import fnmatch
 import multiprocessing
 import os
@@ -22,12 +21,13 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from implementations.storage import locked
 from verify.catalogue import BY_ID, CATALOGUE, PAPERS, ClaimSpec
 from verify.registry import Claim, Context, load_checks, matches, run_claim
 from verify.report import render_report
@@ -92,26 +92,23 @@ class RunConfig:
 
 
 CACHE = "cache"
-LOCK = ".verify-run.lock"
+RUN_LOCK = ".verify-run"  # the lock file is .verify-run.lock
 
 ProgressHook = Callable[[int, int, ClaimSpec, dict | None], None]
 
 
 @contextmanager
 def exclusive_output(out: Path) -> Iterator[None]:
-    """Hold ``out/.verify-run.lock`` for the run; a second run on the same folder gets a ValueError at once
+    """Hold ``out/.verify-run.lock`` (implementations.storage.locked) for the run; a second run on the same folder gets a ValueError at once
     (two writers would overwrite each other's results.json and race on the figure folders)."""
-    handle = open(out / LOCK, "a")
-    try:
+    with ExitStack() as held:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.enter_context(locked(out / RUN_LOCK, blocking=False))
         except BlockingIOError:
-            raise ValueError(f"another verify run is writing to {out} (it holds {out / LOCK}); wait for it to "
-                             "finish, or give this run another --out (use --jobs N to run claims in "
+            raise ValueError(f"another verify run is writing to {out} (it holds {out / RUN_LOCK}.lock); wait for "
+                             "it to finish, or give this run another --out (use --jobs N to run claims in "
                              "parallel within one run)") from None
         yield
-    finally:
-        handle.close()
 
 
 class WorkerDied(RuntimeError):

@@ -9,7 +9,6 @@ one CPU core). Everything runs in the config's dtype (float64 by default).
 
 from __future__ import annotations
 
-import fcntl
 import itertools
 import math
 import os
@@ -25,6 +24,7 @@ from implementations.cfgd.optimizers import (ExactLineSearch, FixedStep, Lookahe
 from implementations.problems.hfunctions import H_FUNCTIONS, hfunction_regression
 from implementations.problems.least_squares import LeastSquares
 from implementations.problems.mlp_classifier import digit_classifier
+from implementations.storage import atomic_torch_save, locked
 from implementations.validation import check_positive_int
 
 TASKS = ("least-squares", *H_FUNCTIONS, "classifier")
@@ -238,12 +238,8 @@ def meta_train(config: MetaTrainConfig, log_every: int = 0, checkpoint_path: str
     check_positive_int("checkpoint_every", checkpoint_every)
     if checkpoint_path is None:
         return _meta_train(config, log_every, None, checkpoint_every)
-    with open(f"{checkpoint_path}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            return _meta_train(config, log_every, checkpoint_path, checkpoint_every)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with locked(checkpoint_path):
+        return _meta_train(config, log_every, checkpoint_path, checkpoint_every)
 
 
 def _meta_train(config: MetaTrainConfig, log_every: int, checkpoint_path: str | None,
@@ -287,10 +283,8 @@ def save_checkpoint(path: str, model: torch.nn.Module, config: MetaTrainConfig, 
     """torch.save of {state_dict, config (plain dict), log, training_state} to a temporary file renamed onto
     ``path`` (an interruption never leaves a truncated checkpoint). training_state: what resuming needs
     (Adam state, generator state), or None."""
-    temporary = f"{path}.tmp"
-    torch.save({"state_dict": model.state_dict(), "config": config.as_dict(), "log": log or {},
-                "training_state": training_state}, temporary)
-    os.replace(temporary, path)
+    atomic_torch_save({"state_dict": model.state_dict(), "config": config.as_dict(), "log": log or {},
+                       "training_state": training_state}, path)
 
 
 def load_checkpoint(path: str) -> tuple[torch.nn.Module, MetaTrainConfig, dict]:
