@@ -7,9 +7,7 @@ import fcntl
 import os
 import tempfile
 from contextlib import contextmanager
-from typing import Any, Iterator
-
-import torch
+from typing import IO, Any, Callable, Iterator
 
 
 @contextmanager
@@ -24,17 +22,26 @@ def locked(path: str | os.PathLike, blocking: bool = True) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
-    """torch.save of ``obj`` to a temporary file in the target's folder, then renamed onto ``path``: an
+def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> None:
+    """``write(handle)`` into a temporary file in the target's folder, fsynced, then renamed onto ``path``: an
     interruption leaves either the old file or the new one, never a truncated one."""
     path = os.fspath(path)
     handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=f".{os.path.basename(path)}.",
                                          suffix=".tmp")
-    os.close(handle)
     try:
-        torch.save(obj, temporary)
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
+    """torch.save of ``obj`` onto ``path`` through :func:`atomic_write`."""
+    import torch
+
+    atomic_write(path, lambda file: torch.save(obj, file))

@@ -175,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--seed", type=int, default=0,
                        help="seeds every claim's random instances and counterexample searches (default 0)")
     p_run.add_argument("--out", help="output folder (default reports/<budget>)")
-    p_run.add_argument("--resume", action="store_true", help="skip claims already recorded in the output folder (those that ended in an error run again)")
+    p_run.add_argument("--resume", action="store_true",
+                       help="skip claims recorded in the output folder (ones that ended in an error run again)")
     p_run.add_argument("--jobs", type=int, default=1,
                        help="claims run at a time, each in its own process with its share of torch's threads")
     p_run.set_defaults(func=_cmd_run)

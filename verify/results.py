@@ -15,9 +15,10 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
+
+from implementations.storage import atomic_write
 
 SCHEMA = "l2o-verify/results/v1"
 JSONL = "results.jsonl"
@@ -26,18 +27,10 @@ REPORT = "report.md"
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and an atomic rename."""
+    """Write ``text`` (UTF-8) to ``path`` through implementations.storage.atomic_write (temporary file in the
+    same folder, fsync, atomic rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def append_record(out: Path, record: dict[str, Any]) -> None:

@@ -99,8 +99,9 @@ ProgressHook = Callable[[int, int, ClaimSpec, dict | None], None]
 
 @contextmanager
 def exclusive_output(out: Path) -> Iterator[None]:
-    """Hold ``out/.verify-run.lock`` (implementations.storage.locked) for the run; a second run on the same folder gets a ValueError at once
-    (two writers would overwrite each other's results.json and race on the figure folders)."""
+    """Hold ``out/.verify-run.lock`` (implementations.storage.locked) for the run; a second run on the same
+    folder gets a ValueError at once (two writers would overwrite each other's results.json and race on the
+    figure folders)."""
     with ExitStack() as held:
         try:
             held.enter_context(locked(out / RUN_LOCK, blocking=False))
@@ -141,7 +142,7 @@ def _execute_in_worker(claim_id: str, ctx: Context, out: Path) -> dict:
 
 
 def _start_worker(threads: int) -> None:
-    """Worker set-up: its share of the CPU threads, and exit as soon as the main process is gone (killed
+    """Worker set-up: its share of torch's threads, and exit as soon as the main process is gone (killed
     runs must not leave workers computing results nobody will record)."""
     import torch
 
@@ -188,7 +189,7 @@ def _in_parallel(todo: list[ClaimSpec], config: RunConfig, device: str) -> Itera
 def run(config: RunConfig, progress: ProgressHook | None = None) -> dict:
     """Run the selected claims and return the final results document (also written to ``config.out``).
 
-    ``config.jobs`` > 1 runs that many claims at a time in worker processes (each with its share of the CPU
+    ``config.jobs`` > 1 runs that many claims at a time in worker processes (each with its share of torch's
     threads); records are written in the order claims finish and the report keeps the catalogue order.
     ``progress(index, total, spec, record)``: called with record None when a claim starts (one at a time
     only) and with its record when it finishes."""
