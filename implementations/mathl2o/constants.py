@@ -134,7 +134,11 @@ def ntk_constants(model: MathL2O, qp: QP, T: int, directions: int = 4, rounds: i
     mu0 = float(torch.linalg.eigvalsh(JL0 @ JL0.T)[0].clamp_min(0.0))
     gamma0 = float(torch.linalg.matrix_norm(J0, ord=2))
     gamma, lipschitz = gamma0, 0.0
-    radius = ball_radius(gamma, loss0, mu0) if mu0 > 0 else math.inf
+
+    def radius_for(gamma_estimate: float) -> float:
+        return ball_radius(gamma_estimate, loss0, mu0) if mu0 > 0 else math.inf
+
+    radius = radius_for(gamma)
     sample_directions = probe_directions(model, qp, T, directions, gen, step_scale)
     step_length = math.sqrt(2.0 * loss0) / max(gamma0, 1e-300)
     sampled_radius = radius
@@ -145,7 +149,7 @@ def ntk_constants(model: MathL2O, qp: QP, T: int, directions: int = 4, rounds: i
                 J = jacobian(shifted(model, distance * u), qp, T, "all", step_scale=step_scale)
                 gamma = max(gamma, float(torch.linalg.matrix_norm(J, ord=2)))
                 lipschitz = max(lipschitz, float(torch.linalg.matrix_norm(J - J0, ord=2)) / distance)
-        radius = ball_radius(gamma, loss0, mu0) if mu0 > 0 else math.inf
+        radius = radius_for(gamma)
     sigma_last, tail = math.nan, math.nan
     if not bool((model.last != 0).any()):
         terms = last_layer_terms(model, qp, T, step_scale)

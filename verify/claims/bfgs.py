@@ -701,7 +701,8 @@ def output_range(ctx: Context) -> Evidence:
 def _study(ctx: Context):
     """(scale, study) of the budget: computed once per run and shared through the run's cache folder."""
     scale = QUICK if ctx.quick else FULL
-    return scale, cached_result(ctx, f"bfgs-l2o-study-{ctx.budget}-seed{ctx.seed}", lambda: l2o_study(scale, ctx.seed))
+    name = f"bfgs-l2o-study-{ctx.budget}-seed{ctx.seed}"
+    return scale, cached_result(ctx, name, lambda: l2o_study(scale, ctx.seed))
 
 
 def _figure_path(ctx: Context, name: str) -> str | None:
@@ -794,7 +795,8 @@ def identity_limit(ctx: Context) -> Evidence:
         scalar_dev = stacked_series(result.traces["l2o_scalar"], "p_dev_inf")
         series[task] = (dev, cond, scalar_dev)
         numbers[task] = dict(diverged_runs=sum(int((t.diverged_at >= 0).sum()) for t in traces),
-                             runs=sum(int(t.diverged_at.numel()) for t in traces), p_dev_first=float(np.nanmedian(dev[0])), p_dev_last=float(np.nanmedian(dev[-1])),
+                             runs=sum(int(t.diverged_at.numel()) for t in traces),
+                             p_dev_first=float(np.nanmedian(dev[0])), p_dev_last=float(np.nanmedian(dev[-1])),
                              p_dev_max=float(np.nanmax(dev)), p_dev_rms_last=float(np.nanmedian(rms[-1])),
                              clip_fraction_mean=float(np.nanmean(clip)),
                              clip_fraction_max=float(np.nanmax(clip)),

@@ -32,7 +32,7 @@ EPS = float(np.finfo(np.float64).eps)
 SMALL = dict(N=2, d=4, b=3, T=3, width=16)
 
 
-def _small_qp(seed: int = 1) -> QP:
+def _small_qp(seed: int) -> QP:
     return QP.random(SMALL["N"], SMALL["d"], SMALL["b"], seed=seed)
 
 
@@ -262,14 +262,14 @@ def gd_sublinear_bound(ctx: Context) -> Evidence:
 
 # --------------------------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=8)
-def _constants(depth: int, e: float, seed: int = 1):
+def _constants(depth: int, e: float, seed: int):
     qp = _small_qp(seed)
     model = MathL2O(SMALL["width"], e, depth, seed=seed)
     return ntk_constants(model, qp, SMALL["T"], seed=seed)
 
 
 @functools.lru_cache(maxsize=8)
-def _empirical_e(depth: int, lr: float, iters: int, seed: int = 1):
+def _empirical_e(depth: int, lr: float, iters: int, seed: int):
     grid = [1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0]
     return smallest_training_e(ModelSpec(SMALL["width"], 1.0, depth, seed=seed), _small_qp(seed), SMALL["T"],
                                lr, iters, grid, min_gain=0.1)
@@ -374,7 +374,7 @@ def eq14_lr_bound(ctx: Context) -> Evidence:
 
 
 # --------------------------------------------------------------------------------------------------------
-def _thm43_run(depth: int, e: float, iters: int, seed: int = 1) -> dict:
+def _thm43_run(depth: int, e: float, iters: int, seed: int) -> dict:
     c = _constants(depth, e, seed)
     eta = theory.eq14_lr_bound(c.gamma, c.lipschitz, c.loss0)
     history = train(MathL2O(SMALL["width"], e, depth, seed=seed), _small_qp(seed), SMALL["T"], eta, iters)
