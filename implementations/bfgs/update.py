@@ -72,7 +72,8 @@ def inverse_bfgs_update(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor, safeg
     """(H⁺, fired): the safeguarded inverse BFGS update of H (..., d, d) with step s and gradient change y.
 
     ``fired`` (...,) is True where the safeguard acted (update skipped, or y damped). With ``"skip"``
-    an instance is skipped when yᵀs ≤ curvature_eps·‖s‖‖y‖ (this includes s = 0 or y = 0).
+    an instance is skipped when yᵀs ≤ curvature_eps·‖s‖‖y‖ (this includes s = 0 or y = 0). With either
+    safeguard an update whose rank-two factors overflow (yᵀs > 0 too small to divide by) is skipped and fired.
     """
     if safeguard not in SAFEGUARDS:
         raise ValueError(f"safeguard must be one of {SAFEGUARDS}, got {safeguard!r}")
@@ -94,8 +95,14 @@ def inverse_bfgs_update(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor, safeg
     # skipped instances get zero factors, so H + 0 is H exactly; placeholders keep their arithmetic finite
     safe_s = torch.where(usable.unsqueeze(-1), s, torch.ones_like(s))
     safe_y = torch.where(usable.unsqueeze(-1), y, torch.ones_like(y))
-    w, u = (torch.where(usable.unsqueeze(-1), factor, torch.zeros_like(factor))
-            for factor in _update_factors(H, safe_s, safe_y))
+    w, u = _update_factors(H, safe_s, safe_y)
+    # yᵀs > 0 but so small that s/(yᵀs) overflows (e.g. a subnormal y): H⁺ is not representable, so skip it
+    # too; max|w|·max|u| ≤ max/4 keeps every entry H_ij + w_i u_j + u_i w_j finite while |H_ij| ≤ max/2
+    size = w.abs().amax(-1) * u.abs().amax(-1)
+    representable = torch.isfinite(size) & (size <= torch.finfo(size.dtype).max / 4)
+    fired = fired | (usable & ~representable)
+    usable = usable & representable
+    w, u = (torch.where(usable.unsqueeze(-1), factor, torch.zeros_like(factor)) for factor in (w, u))
     return _rank_two(H, w, u), fired
 
 

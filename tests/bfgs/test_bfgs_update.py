@@ -1,5 +1,7 @@
 """Unit and property tests of the inverse BFGS update and its safeguards (implementations.bfgs.update)."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -12,14 +14,19 @@ from verify.strategies import spd_matrices, vectors
 @settings(deadline=None, max_examples=50)
 @given(spd_matrices(3, cond_max=1e3), vectors(3, 5.0), vectors(3, 5.0))
 @example(np.eye(3), np.full(3, 8.8e-98), np.full(3, 8.8e-98))  # ρ² yᵀHy overflowed in the first formula
+@example(np.eye(3), np.ones(3), np.full(3, 5e-324))  # s/(yᵀs) overflows: H⁺ was returned as all inf, unflagged
 def test_inverse_bfgs_update_satisfies_secant_and_stays_spd_when_curvature_positive(H, s, y):
     H, s, y = (torch.as_tensor(v) for v in (H, s, y))
     ys = float(y @ s)
-    if ys <= 1e-3 * float(s.norm() * y.norm()):
+    norms = math.hypot(*s.tolist()) * math.hypot(*y.tolist())  # hypot does not underflow on tiny entries
+    if ys <= 1e-3 * norms:
         return
     H_plus, fired = inverse_bfgs_update(H, s, y, "skip")
-    assert not bool(fired)
-    scale = float(torch.linalg.matrix_norm(H, 2)) * (1 + float(s.norm() * y.norm()) / ys) ** 2 + float(s @ s) / ys
+    if bool(fired):  # allowed only where H⁺ ~ s sᵀ/yᵀs is (near) unrepresentable, and then H is kept
+        assert torch.equal(H_plus, H)
+        assert not bool((inverse_bfgs_formula(H, s, y).abs() < 1e300).all())
+        return
+    scale = float(torch.linalg.matrix_norm(H, 2)) * (1 + norms / ys) ** 2 + float(s @ s) / ys
     assert float((H_plus @ y - s).norm()) <= 16 * 3 * np.finfo(float).eps * scale * float(y.norm())
     assert float(torch.linalg.eigvalsh(H_plus)[0]) > -16 * 3 * np.finfo(float).eps * scale
 
