@@ -8,6 +8,7 @@ cached result never outlives the run configuration that made it.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -33,3 +34,13 @@ def cached_result(ctx: Context, name: str, compute: Callable[[], T]) -> T:
         result = compute()
         atomic_torch_save(result, path)
         return result
+
+
+def cache_file(ctx: Context, prefix: str, key: str) -> str | None:
+    """``<ctx.cache_dir>/<prefix>-<digest of key>.pt`` (the folder is created), or None without a cache_dir:
+    where a check keeps the resumable state of one long computation (a checkpoint) identified by ``key``, e.g.
+    the repr of a training's configuration."""
+    if not ctx.cache_dir:
+        return None
+    Path(ctx.cache_dir).mkdir(parents=True, exist_ok=True)
+    return str(Path(ctx.cache_dir) / f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt")

@@ -8,7 +8,9 @@ fixed instance set. The code detaches the model inputs (``detach_inputs=True``).
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 from dataclasses import dataclass, field
 
 import torch
@@ -16,6 +18,7 @@ from torch.utils.checkpoint import checkpoint
 
 from implementations.mathl2o.model import MathL2O
 from implementations.mathl2o.qp import QP
+from implementations.storage import atomic_torch_save, locked
 from implementations.validation import check_positive, check_positive_int
 
 STEP_SCALE = 0.9999
@@ -105,35 +108,96 @@ class TrainHistory:
 
 
 def train(model: MathL2O, qp: QP, T: int, lr: float, iters: int, detach_inputs: bool = True,
-          step_scale: float = STEP_SCALE, checkpoint_steps: bool = False, callback=None) -> TrainHistory:
+          step_scale: float = STEP_SCALE, checkpoint_steps: bool = False, callback=None,
+          checkpoint_path: str | None = None, checkpoint_every: int = 50) -> TrainHistory:
     """``iters`` SGD steps W ← W − η∇𝓕(W) on 𝓕 = F(X_T); divergence is recorded, never raised.
 
     ``callback(k, model, loss, grads)`` is called before each update (for analyses of the iterates).
+
+    checkpoint_path: if given, the weights and the history so far are written there (atomically) every
+    ``checkpoint_every`` SGD steps and at the end, and a checkpoint already there is resumed from, so an
+    interrupted training loses at most ``checkpoint_every`` steps; a finished one is loaded. SGD with a
+    constant η has no other state, so a resumed training follows the uninterrupted one exactly (tested), and a
+    checkpoint of a shorter training is continued to ``iters``. The checkpoint is bound to the same initial
+    weights, instances, T, η, input detaching and step scale (a mismatch is a ValueError). A second process
+    given the same path waits (implementations.storage.locked) and then loads the first one's result.
     """
     check_positive("lr", lr)
     check_positive_int("iters", iters, minimum=0)
+    check_positive_int("checkpoint_every", checkpoint_every)
     _check_unroll_args(model, qp, T, step_scale)
+    if checkpoint_path is None:
+        return _train(model, qp, T, lr, iters, detach_inputs, step_scale, checkpoint_steps, callback, None, 1)
+    if callback is not None:
+        raise ValueError("callback cannot be combined with checkpoint_path: a resumed training would skip the "
+                         "calls for the steps done before the interruption")
+    with locked(checkpoint_path):
+        return _train(model, qp, T, lr, iters, detach_inputs, step_scale, checkpoint_steps, None,
+                      checkpoint_path, checkpoint_every)
+
+
+def _training_signature(model: MathL2O, qp: QP, T: int, lr: float, detach_inputs: bool,
+                        step_scale: float) -> dict:
+    """What a checkpoint must match to be resumed: the settings and a digest of the initial weights and
+    instances."""
+    digest = hashlib.sha256()
+    for tensor in [*model.state_dict().values(), qp.M, qp.Y]:
+        digest.update(str((tensor.dtype, tuple(tensor.shape))).encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return {"T": T, "lr": lr, "detach_inputs": detach_inputs, "step_scale": step_scale,
+            "initial_state": digest.hexdigest()}
+
+
+def _train(model: MathL2O, qp: QP, T: int, lr: float, iters: int, detach_inputs: bool, step_scale: float,
+           checkpoint_steps: bool, callback, checkpoint_path: str | None, checkpoint_every: int) -> TrainHistory:
     params = list(model.parameters())
-    losses, grad_norms = [], []
-    for k in range(iters + 1):
+    losses, grad_norms, done, diverged_at = [], [], 0, None
+    if checkpoint_path is not None:
+        signature = _training_signature(model, qp, T, lr, detach_inputs, step_scale)
+        if os.path.exists(checkpoint_path):
+            saved = torch.load(checkpoint_path, map_location=model.last.device, weights_only=False)
+            if saved["signature"] != signature:
+                raise ValueError(f"checkpoint_path {checkpoint_path!r} holds a training of other weights, instances "
+                                 f"or settings ({saved['signature']} vs {signature})")
+            if saved["steps_done"] > iters:
+                raise ValueError(f"checkpoint_path {checkpoint_path!r} holds {saved['steps_done']} SGD steps, more "
+                                 f"than iters={iters}")
+            losses, grad_norms, done = saved["losses"], saved["grad_norms"], saved["steps_done"]
+            model.load_state_dict(saved["state"])
+            if saved["diverged_at"] is not None or (saved["finished"] and done == iters):
+                return TrainHistory(losses, grad_norms, saved["diverged_at"])
+            losses = losses[:done]  # a finished shorter training: its final 𝓕 is recomputed as step `done`'s
+
+        def save(steps_done: int, finished: bool) -> None:
+            atomic_torch_save({"signature": signature, "state": model.state_dict(), "losses": losses,
+                               "grad_norms": grad_norms, "steps_done": steps_done, "diverged_at": diverged_at,
+                               "finished": finished}, checkpoint_path)
+
+    for k in range(done, iters + 1):
         if k == iters:
             with torch.no_grad():
                 losses.append(float(rollout(model, qp, T, detach_inputs, step_scale).values[-1]))
+            if not math.isfinite(losses[-1]):
+                diverged_at = k
             break
         loss, grads = loss_and_gradients(model, qp, T, detach_inputs, step_scale, checkpoint_steps)
         losses.append(float(loss))
         if not math.isfinite(losses[-1]):
-            return TrainHistory(losses, grad_norms, diverged_at=k)
+            diverged_at = k
+            break
         norm = float(torch.sqrt(sum((g * g).sum() for g in grads)))
         grad_norms.append(norm)
         if not math.isfinite(norm):
-            return TrainHistory(losses, grad_norms, diverged_at=k)
+            diverged_at = k
+            break
         if callback is not None:
             callback(k, model, loss, grads)
         sgd_update(params, grads, lr)
-    if not math.isfinite(losses[-1]):
-        return TrainHistory(losses, grad_norms, diverged_at=len(losses) - 1)
-    return TrainHistory(losses, grad_norms)
+        if checkpoint_path is not None and (k + 1) % checkpoint_every == 0 and k + 1 < iters:
+            save(k + 1, finished=False)
+    if checkpoint_path is not None:
+        save(k if diverged_at is not None else iters, finished=True)
+    return TrainHistory(losses, grad_norms, diverged_at)
 
 
 def loss_and_gradients(model: MathL2O, qp: QP, T: int, detach_inputs: bool = True,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from verify.claims.mathl2o import _beats_gd_evidence, beats_gd_study
 from verify.registry import Context
 
@@ -22,3 +24,17 @@ def test_the_gain_study_draws_other_instances_under_another_run_seed():
         return beats_gd_study(ctx, N=2, d=6, b=4, T=5, width=12, runs=[(100.0, 1e-4)], iters=1)["runs"][0]["gd_loss"]
 
     assert gd_loss(0) == gd_loss(0) != gd_loss(1)
+
+
+def test_the_gain_study_checkpoints_its_trainings_in_the_run_cache_and_loads_them_after(tmp_path, monkeypatch):
+    unroll_module = importlib.import_module("implementations.mathl2o.unroll")  # the package re-exports unroll()
+    ctx = Context(budget="quick", device="cpu", claim_id="mathl2o.beats-gd.fig4a", cache_dir=str(tmp_path / "cache"))
+    first = beats_gd_study(ctx, N=2, d=6, b=4, T=5, width=12, runs=[(100.0, 1e-4)], iters=3)
+    assert [p.name.startswith("mathl2o-train-") for p in (tmp_path / "cache").glob("*.pt")] == [True]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the finished training should have been loaded from its checkpoint")
+
+    monkeypatch.setattr(unroll_module, "loss_and_gradients", no_training)
+    again = beats_gd_study(ctx, N=2, d=6, b=4, T=5, width=12, runs=[(100.0, 1e-4)], iters=3)
+    assert again["runs"][0]["losses"] == first["runs"][0]["losses"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import pytest
@@ -75,7 +76,7 @@ def test_detaching_inputs_changes_gradients_only_through_the_model_inputs():
     for detach in (True, False):
         loss = unroll(model, qp, 4, detach_inputs=detach)[-1]
         grads.append(torch.autograd.grad(loss, list(model.parameters())))
-    assert float(unroll(model, qp, 4, True)[-1]) == float(unroll(model, qp, 4, False)[-1])
+    assert float(unroll(model, qp, 4, True)[-1].detach()) == float(unroll(model, qp, 4, False)[-1].detach())
     assert any(not torch.allclose(a, b) for a, b in zip(*grads))
 
 
@@ -101,3 +102,72 @@ def test_lr_bisection_and_e_scan_return_consistent_brackets():
     assert scan["e"] in (1.0, 100.0) or math.isnan(scan["e"])
     with pytest.raises(ValueError, match="low < high"):
         largest_converging_lr(spec, qp, 3, 5, low=1.0, high=0.5)
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_checkpointed_training_interrupted_and_resumed_equals_the_uninterrupted_one(tmp_path, monkeypatch):
+    unroll_module = importlib.import_module("implementations.mathl2o.unroll")  # the package re-exports unroll()
+
+    qp = QP.random(2, 6, 4, seed=1)
+    straight = train(MathL2O(12, e=25.0, seed=2), qp, 4, 1e-3, 10)
+    path = str(tmp_path / "train.pt")
+    real_update, calls = unroll_module.sgd_update, []
+
+    def interrupted_update(params, grads, lr):
+        calls.append(1)
+        if len(calls) == 7:
+            raise _Interrupt
+        real_update(params, grads, lr)
+
+    monkeypatch.setattr(unroll_module, "sgd_update", interrupted_update)
+    with pytest.raises(_Interrupt):
+        train(MathL2O(12, e=25.0, seed=2), qp, 4, 1e-3, 10, checkpoint_path=path, checkpoint_every=3)
+    monkeypatch.setattr(unroll_module, "sgd_update", real_update)
+    assert torch.load(path, weights_only=False)["steps_done"] == 6
+    resumed_model = MathL2O(12, e=25.0, seed=2)
+    resumed = train(resumed_model, qp, 4, 1e-3, 10, checkpoint_path=path, checkpoint_every=3)
+    assert resumed.losses == straight.losses and resumed.grad_norms == straight.grad_norms
+    loaded_model = MathL2O(12, e=25.0, seed=2)
+    loaded = train(loaded_model, qp, 4, 1e-3, 10, checkpoint_path=path)
+    assert loaded.losses == straight.losses
+    for a, b in zip(loaded_model.parameters(), resumed_model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_checkpoint_of_a_shorter_training_is_continued_and_a_longer_one_refused(tmp_path):
+    qp = QP.random(2, 6, 4, seed=1)
+    path = str(tmp_path / "train.pt")
+    train(MathL2O(12, e=25.0, seed=2), qp, 4, 1e-3, 4, checkpoint_path=path)
+    continued = train(MathL2O(12, e=25.0, seed=2), qp, 4, 1e-3, 9, checkpoint_path=path)
+    assert continued.losses == train(MathL2O(12, e=25.0, seed=2), qp, 4, 1e-3, 9).losses
+    with pytest.raises(ValueError, match="checkpoint_path .* 9 SGD steps, more than iters=5"):
+        train(MathL2O(12, e=25.0, seed=2), qp, 4, 1e-3, 5, checkpoint_path=path)
+
+
+@pytest.mark.parametrize("change", ["lr", "weights", "instances"])
+def test_checkpoint_of_another_training_is_refused_not_resumed(tmp_path, change):
+    qp = QP.random(2, 6, 4, seed=1)
+    path = str(tmp_path / "train.pt")
+    train(MathL2O(12, e=25.0, seed=2), qp, 4, 1e-3, 3, checkpoint_path=path)
+    lr = 2e-3 if change == "lr" else 1e-3
+    model = MathL2O(12, e=25.0, seed=3 if change == "weights" else 2)
+    other_qp = QP.random(2, 6, 4, seed=5) if change == "instances" else qp
+    with pytest.raises(ValueError, match="checkpoint_path .* another|other weights"):
+        train(model, other_qp, 4, lr, 3, checkpoint_path=path)
+
+
+def test_diverged_checkpointed_training_is_loaded_as_diverged(tmp_path):
+    qp = QP.random(2, 6, 4, seed=1)
+    path = str(tmp_path / "train.pt")
+    first = train(MathL2O(12, e=100.0), qp, 4, 1e12, 20, checkpoint_path=path)
+    again = train(MathL2O(12, e=100.0), qp, 4, 1e12, 20, checkpoint_path=path)
+    assert again.diverged_at == first.diverged_at and again.losses == first.losses
+
+
+def test_checkpoint_path_rejects_a_callback(tmp_path):
+    with pytest.raises(ValueError, match="callback cannot be combined with checkpoint_path"):
+        train(MathL2O(4), QP.random(1, 3, 2), 3, 1e-3, 2, callback=lambda *a: None,
+              checkpoint_path=str(tmp_path / "x.pt"))

@@ -6,7 +6,7 @@ import textwrap
 
 import torch
 
-from verify.cache import cached_result
+from verify.cache import cache_file, cached_result
 from verify.registry import Context
 
 
@@ -47,3 +47,11 @@ def test_a_second_process_waits_for_the_first_and_loads_its_result(tmp_path):
     outputs = [run.communicate(timeout=120)[0].strip() for run in runs]
     computed = (tmp_path / "log").read_text().split()
     assert len(computed) == 1 and outputs == computed * 2
+
+
+def test_a_cache_file_is_named_by_its_key_and_absent_without_a_cache_folder(tmp_path):
+    ctx = Context(cache_dir=str(tmp_path / "cache"), claim_id="a")
+    first, other = cache_file(ctx, "train", "(1, 2)"), cache_file(ctx, "train", "(1, 3)")
+    assert first == cache_file(ctx, "train", "(1, 2)") != other and (tmp_path / "cache").is_dir()
+    assert first.startswith(str(tmp_path / "cache" / "train-")) and first.endswith(".pt")
+    assert cache_file(Context(), "train", "(1, 2)") is None

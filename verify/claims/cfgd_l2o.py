@@ -9,7 +9,6 @@ and checkpointed under the run's cache_dir, so an interrupted run resumes its me
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 import os
@@ -27,6 +26,7 @@ from implementations.cfgd.training import (MetaTrainConfig, StaticGrid, TaskConf
 from implementations.cfgd.optimizers import ExactLineSearch, cfgd
 from implementations.problems.least_squares import LeastSquares
 from theory.cfgd import scaled_caputo_mp
+from verify.cache import cache_file
 from verify.registry import Context, Evidence, check
 
 EPS = float(np.finfo(np.float64).eps)
@@ -220,12 +220,7 @@ def trained(ctx: Context, task: str, kind: str = "cfgd"):
     config = experiment_config(ctx, task, kind)
     key = repr(config)
     if key not in _TRAINED:
-        path = None
-        if ctx.cache_dir:
-            os.makedirs(ctx.cache_dir, exist_ok=True)
-            digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-            path = os.path.join(ctx.cache_dir, f"cfgd-{task}-{kind}-{digest}.pt")
-        _TRAINED[key] = meta_train(config, checkpoint_path=path)
+        _TRAINED[key] = meta_train(config, checkpoint_path=cache_file(ctx, f"cfgd-{task}-{kind}", key))
     return _TRAINED[key]
 
 
