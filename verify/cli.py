@@ -83,7 +83,8 @@ def _cmd_run(args) -> int:
     out = Path(args.out) if args.out else Path("reports") / args.budget
     try:
         config = RunConfig(patterns=args.ids, paper=args.paper, budget=args.budget, device=args.device,
-                           seed=args.seed, out=out, resume=args.resume, jobs=args.jobs)
+                           seed=args.seed, out=out, resume=args.resume, jobs=args.jobs,
+                           gpu_claims_on_cpu=args.gpu_claims_on_cpu)
     except ValueError as exc:
         console.print(f"verify run: {exc}", style="red")
         return 2
@@ -176,9 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seeds every claim's random instances and counterexample searches (default 0)")
     p_run.add_argument("--out", help="output folder (default reports/<budget>)")
     p_run.add_argument("--resume", action="store_true",
-                       help="skip claims recorded in the output folder (ones that ended in an error run again)")
+                       help="skip claims recorded in the output folder (ones that ended in an error or were "
+                            "skipped run again)")
     p_run.add_argument("--jobs", type=int, default=1,
                        help="claims run at a time, each in its own process with its share of torch's threads")
+    p_run.add_argument("--gpu-claims-on-cpu", action="store_true",
+                       help="run the GPU-marked claims on a CPU device too instead of skipping them (slow)")
     p_run.set_defaults(func=_cmd_run)
 
     p_report = sub.add_parser("report", help="re-render report.md from the results in a folder")

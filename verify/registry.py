@@ -73,6 +73,8 @@ class Context:
     """Everything a check may depend on: budget, device, dtype, seed, where to put figures, and
     ``cache_dir``: where a check may keep expensive intermediate state (e.g. meta-training checkpoints)
     that belongs to this run and survives an interruption (None: keep nothing).
+    ``gpu_claims_on_cpu``: run GPU-marked claims on a CPU device too instead of skipping them (they are
+    marked for their run time, not for anything a CPU computes differently).
 
     ``rng`` is a numpy Generator and ``torch_generator()`` a fresh torch Generator, both seeded from
     ``seed`` and the claim ID, so a claim's randomness does not depend on which other claims ran.
@@ -85,6 +87,7 @@ class Context:
     figure_dir: str | None = None
     claim_id: str = ""
     cache_dir: str | None = None
+    gpu_claims_on_cpu: bool = False
 
     def __post_init__(self) -> None:
         if self.budget not in BUDGETS:
@@ -221,9 +224,10 @@ def run_claim(claim: Claim, ctx: Context) -> dict[str, Any]:
         "dtype": ctx.dtype_name,
         "budget": ctx.budget,
     }
-    if claim.spec.gpu and not ctx.device.startswith("cuda"):
+    if claim.spec.gpu and not ctx.device.startswith("cuda") and not ctx.gpu_claims_on_cpu:
         record.update(verdict="skipped", matches=None, duration_s=0.0,
-                      evidence={"notes": "needs a CUDA device; run with --device cuda on a GPU machine"})
+                      evidence={"notes": "GPU-marked: run with --device cuda on a GPU machine, or on this CPU "
+                                         "with --gpu-claims-on-cpu (slow)"})
         return record
     try:
         torch.manual_seed(ctx.seed)

@@ -3,8 +3,8 @@ disk, and keep the report current.
 
 The run is interrupt-safe: every finished claim is already in results.jsonl, results.json and report.md
 (both rewritten atomically after each claim, by the main process only); ``resume=True`` skips the claims that
-results.jsonl holds for the same budget and seed, except those whose check ended in an error (a crashed check
-is not a result: it runs again). Checks keep long intermediate state (meta-training
+results.jsonl holds for the same budget and seed, except those whose check ended in an error or was skipped
+(a crashed check or a GPU claim skipped on a CPU is not a result: it runs again). Checks keep long intermediate state (meta-training
 checkpoints, studies several claims read: verify.cache) under cache/ in the output folder: a resumed run
 continues from it, a fresh run deletes it first.
 One run at a time writes to an output folder: a second one is refused (the folder's lock file is held).
@@ -85,6 +85,7 @@ class RunConfig:
     out: Path = Path("reports/quick")
     resume: bool = False
     jobs: int = 1
+    gpu_claims_on_cpu: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
@@ -92,6 +93,7 @@ class RunConfig:
 
 
 CACHE = "cache"
+RUN_AGAIN_ON_RESUME = ("error", "skipped")  # no result yet: a crashed check, or a GPU claim skipped on a CPU
 RUN_LOCK = ".verify-run"  # the lock file is .verify-run.lock
 
 ProgressHook = Callable[[int, int, ClaimSpec, dict | None], None]
@@ -119,7 +121,8 @@ class WorkerDied(RuntimeError):
 def _context(config: RunConfig, device: str, spec: ClaimSpec) -> Context:
     out = Path(config.out)
     return Context(budget=config.budget, device=device, seed=config.seed, claim_id=spec.id,
-                   figure_dir=str(out / "figures" / spec.id), cache_dir=str(out / CACHE))
+                   figure_dir=str(out / "figures" / spec.id), cache_dir=str(out / CACHE),
+                   gpu_claims_on_cpu=config.gpu_claims_on_cpu)
 
 
 def execute(spec: ClaimSpec, ctx: Context, out: Path, checks: dict[str, Claim] | None = None) -> dict:
@@ -207,7 +210,8 @@ def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Pat
     if config.resume:
         latest = {record["id"]: record for record in read_records(out)
                   if record.get("budget") == config.budget and record.get("seed") == config.seed}
-        done = {claim_id: record for claim_id, record in latest.items() if record.get("verdict") != "error"}
+        done = {claim_id: record for claim_id, record in latest.items()
+                if record.get("verdict") not in RUN_AGAIN_ON_RESUME}
     else:
         (out / JSONL).unlink(missing_ok=True)
         shutil.rmtree(out / CACHE, ignore_errors=True)

@@ -50,6 +50,12 @@ def test_run_claim_skips_gpu_claims_on_cpu():
     assert record["verdict"] == "skipped" and record["matches"] is None
 
 
+def test_run_claim_runs_gpu_claims_on_cpu_when_asked_to():
+    record = run_claim(Claim(GPU, lambda ctx: Evidence(holds=True)),
+                       Context(device="cpu", claim_id=GPU.id, gpu_claims_on_cpu=True))
+    assert record["verdict"] == "verified" and record["device"] == "cpu"
+
+
 def test_run_claim_record_is_plain_json_with_tensors_converted():
     evidence = Evidence(holds=False, numbers={"t": torch.tensor([1.0, 2.0]), "n": np.float64(3.0),
                                               "inf": float("inf")},

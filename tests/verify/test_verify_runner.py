@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from verify import runner
-from verify.catalogue import BY_ID
+from verify.catalogue import BY_ID, CATALOGUE
 from verify.registry import Claim, Evidence
 from verify.results import JSON, JSONL, REPORT, load_document, read_records
 
@@ -75,6 +75,19 @@ def test_resume_runs_again_a_claim_whose_check_ended_in_an_error(tmp_path, monke
     assert [r["id"] for r in resumed["claims"]] == IDS
 
 
+def test_resume_runs_a_gpu_claim_skipped_on_the_cpu_when_it_can_run_now(tmp_path, monkeypatch):
+    gpu_id = next(spec.id for spec in CATALOGUE if spec.gpu)
+    calls = []
+    monkeypatch.setattr(runner, "load_checks", lambda: {**fake_checks(calls), gpu_id: Claim(
+        BY_ID[gpu_id], lambda ctx: calls.append(gpu_id) or Evidence(holds=True))})
+    first = runner.run(runner.RunConfig(patterns=[IDS[0], gpu_id], out=tmp_path, device="cpu"))
+    assert calls == [IDS[0]] and first["claims"][1]["verdict"] == "skipped"
+    calls.clear()
+    resumed = runner.run(runner.RunConfig(patterns=[IDS[0], gpu_id], out=tmp_path, device="cpu", resume=True,
+                                          gpu_claims_on_cpu=True))
+    assert calls == [gpu_id] and [r["verdict"] for r in resumed["claims"]] == ["verified", "verified"]
+
+
 def test_resume_ignores_records_of_another_seed(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(runner, "load_checks", lambda: fake_checks(calls))
@@ -102,7 +115,7 @@ def test_cuda_request_without_gpu_is_a_clear_error():
 KILLED_RUN = textwrap.dedent("""
     import os, signal, sys
     from verify import runner
-    from verify.catalogue import BY_ID
+    from verify.catalogue import BY_ID, CATALOGUE
     from verify.registry import Claim, Evidence
     ids = {ids!r}
     log = open({log!r}, "a")
@@ -197,7 +210,7 @@ def test_a_parallel_run_records_every_claim_once_with_the_verdicts_of_a_sequenti
 KILLED_PARALLEL_RUN = textwrap.dedent("""
     import os, sys, time
     from verify import runner
-    from verify.catalogue import BY_ID
+    from verify.catalogue import BY_ID, CATALOGUE
     from verify.registry import Claim, Evidence
     ids = {ids!r}
     def make(i):
@@ -217,7 +230,7 @@ KILLED_PARALLEL_RUN = textwrap.dedent("""
 DYING_WORKER_RUN = textwrap.dedent("""
     import os, sys
     from verify import runner
-    from verify.catalogue import BY_ID
+    from verify.catalogue import BY_ID, CATALOGUE
     from verify.registry import Claim, Evidence
     ids = {ids!r}
     def make(i):
