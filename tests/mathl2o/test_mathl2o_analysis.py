@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from implementations.mathl2o import QP, MathL2O, alpha0, empirical_ntk, jacobian, step_features, unroll
-from implementations.mathl2o.constants import last_layer_terms, ntk_constants, sample_distances
+from implementations.mathl2o.constants import last_layer_terms, ntk_constants, ray_maximum, sample_distances
 
 
 def test_alpha0_is_zero_when_there_are_more_coordinates_than_features():
@@ -63,3 +65,41 @@ def test_constants_are_sampled_on_a_finite_ball_when_mu0_vanishes_and_the_radius
         assert c.sampled_radius == SAMPLING_REACH * math.sqrt(2 * c.loss0) / c.gamma0
     else:
         assert c.sampled_radius == c.radius
+
+
+@settings(max_examples=50, deadline=None)
+@given(peak=st.floats(1.5, 150.0), width=st.floats(0.05, 2.0))
+def test_ray_maximum_finds_a_peak_between_grid_points_and_never_falls_below_the_grid(peak, width):
+    grid = [1.0, 10.0, 100.0, 1000.0]
+
+    def bump(s):
+        return math.exp(-((math.log(s) - math.log(peak)) / width) ** 2)
+
+    found = ray_maximum(bump, grid)
+    assert found >= max(map(bump, grid))
+    # golden section shrinks the bracket (two grid steps, log 100 wide) by 1/φ per evaluation after the first
+    reach = math.log(100.0) * ((math.sqrt(5) - 1) / 2) ** 11
+    assert found >= math.exp(-(reach / width) ** 2) * (1 - 1e-12)
+
+
+def test_ray_maximum_with_one_distance_is_that_value():
+    assert ray_maximum(lambda s: 3 * s, [2.0]) == 6.0
+
+
+def test_lipschitz_estimate_covers_the_first_sgd_step_of_the_seed_2_lemma_chain_instance():
+    """mathl2o.lemma.chain at the full budget, seed 2 (instance seed 1 + 2·10007), depth 3: ‖J(θ₁) − J(θ₀)‖
+    exceeded Λ̂‖θ₁ − θ₀‖ by 0.4% when Λ̂ was read at grid distances only; θ₁ lies on the sampled −∇𝓕 ray."""
+    from implementations.mathl2o.constants import flat_parameters, shifted
+    from implementations.mathl2o.unroll import rollout
+    from theory.mathl2o import eq14_lr_bound
+
+    seed = 1 + 2 * 10_007
+    qp, model = QP.random(2, 4, 3, seed=seed), MathL2O(16, e=10.0, depth=3, seed=seed)
+    c = ntk_constants(model, qp, 3, seed=seed)
+    loss = rollout(model, qp, 3).values[-1]
+    grad = torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, list(model.parameters()))])
+    step = -eq14_lr_bound(c.gamma, c.lipschitz, c.loss0) * grad
+    moved = shifted(model, step)
+    shift = torch.linalg.matrix_norm(jacobian(moved, qp, 3) - jacobian(model, qp, 3), ord=2)
+    assert float((flat_parameters(moved) - flat_parameters(model)).norm()) <= c.sampled_radius
+    assert float(shift) <= c.lipschitz * float(step.norm())
