@@ -84,7 +84,7 @@ def _cmd_run(args) -> int:
     try:
         config = RunConfig(patterns=args.ids, paper=args.paper, budget=args.budget, device=args.device,
                            seed=args.seed, out=out, resume=args.resume, jobs=args.jobs,
-                           gpu_claims_on_cpu=args.gpu_claims_on_cpu)
+                           gpu_claims_on_cpu=args.gpu_claims_on_cpu, update=args.update)
     except ValueError as exc:
         console.print(f"verify run: {exc}", style="red")
         return 2
@@ -179,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--resume", action="store_true",
                        help="skip claims recorded in the output folder (ones that ended in an error or were "
                             "skipped run again)")
+    p_run.add_argument("--update", action="store_true",
+                       help="run the selected claims again and keep the other claims recorded in the output folder "
+                            "(same budget and seed) in its results and report")
     p_run.add_argument("--jobs", type=int, default=1,
                        help="claims run at a time, each in its own process with its share of torch's threads")
     p_run.add_argument("--gpu-claims-on-cpu", action="store_true",

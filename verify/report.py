@@ -58,8 +58,8 @@ def _summary(document: dict) -> str:
         f"hypothesis {env.get('hypothesis')}, Python {env.get('python')} on {env.get('platform')}"
         + (f", GPU {env['cuda']}" if env.get("cuda") else ""),
         f"- code: {env.get('code') or 'unknown (not a git checkout)'}"
-        + ("; resumed records keep the code they were computed with (in each claim's section)"
-           if run.get("resumed") else ""),
+        + ("; resumed or kept records keep the code they were computed with (in each claim's section)"
+           if run.get("resumed") or run.get("kept") else ""),
         "- verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["verdicts"].items())),
         f"- matching THEORY.md's expectation: {summary['matching']}; contradicting: "
         + (", ".join(summary["contradicting"]) if summary["contradicting"] else "none")

@@ -4,7 +4,8 @@ disk, and keep the report current.
 The run is interrupt-safe: every finished claim is already in results.jsonl, results.json and report.md
 (both rewritten atomically after each claim, by the main process only); ``resume=True`` skips the claims that
 results.jsonl holds for the same budget and seed, except those whose check ended in an error or was skipped
-(a crashed check or a GPU claim skipped on a CPU is not a result: it runs again). Checks keep long intermediate state (meta-training
+(a crashed check or a GPU claim skipped on a CPU is not a result: it runs again); ``update=True`` re-runs the
+selected claims and keeps every other claim recorded in the folder for the same budget and seed. Checks keep long intermediate state (meta-training
 checkpoints, studies several claims read: verify.cache) under cache/ in the output folder: a resumed run
 continues from it, a fresh run deletes it first.
 One run at a time writes to an output folder: a second one is refused (the folder's lock file is held).
@@ -86,10 +87,14 @@ class RunConfig:
     resume: bool = False
     jobs: int = 1
     gpu_claims_on_cpu: bool = False
+    update: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
             raise ValueError(f"jobs must be a positive integer, got {self.jobs!r}")
+        if self.update and self.resume:
+            raise ValueError("update and resume exclude each other: update re-runs the selected claims, resume "
+                             "skips the recorded ones")
 
 
 CACHE = "cache"
@@ -207,11 +212,16 @@ def run(config: RunConfig, progress: ProgressHook | None = None) -> dict:
 def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Path,
                 progress: ProgressHook | None) -> dict:
     done: dict[str, dict] = {}
+    latest = {record["id"]: record for record in read_records(out)
+              if record.get("budget") == config.budget and record.get("seed") == config.seed}
     if config.resume:
-        latest = {record["id"]: record for record in read_records(out)
-                  if record.get("budget") == config.budget and record.get("seed") == config.seed}
         done = {claim_id: record for claim_id, record in latest.items()
                 if record.get("verdict") not in RUN_AGAIN_ON_RESUME}
+    elif config.update:
+        selected = {s.id for s in specs}
+        done = {claim_id: record for claim_id, record in latest.items() if claim_id not in selected}
+        specs = [s for s in CATALOGUE if s.id in selected or s.id in done]
+        shutil.rmtree(out / CACHE, ignore_errors=True)
     else:
         (out / JSONL).unlink(missing_ok=True)
         shutil.rmtree(out / CACHE, ignore_errors=True)
@@ -227,7 +237,8 @@ def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Pat
         "jobs": config.jobs,
         "selection": {"patterns": config.patterns, "paper": config.paper},
         "command": " ".join(sys.argv),
-        "resumed": sorted(done),
+        "resumed": sorted(done) if config.resume else [],
+        "kept": sorted(done) if config.update else [],
         "environment": environment(),
     }
     records = [done[s.id] for s in specs if s.id in done]

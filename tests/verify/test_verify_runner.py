@@ -88,6 +88,23 @@ def test_resume_runs_a_gpu_claim_skipped_on_the_cpu_when_it_can_run_now(tmp_path
     assert calls == [gpu_id] and [r["verdict"] for r in resumed["claims"]] == ["verified", "verified"]
 
 
+def test_update_runs_the_selected_claims_again_and_keeps_the_other_recorded_ones(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(runner, "load_checks", lambda: fake_checks(calls))
+    first = runner.run(runner.RunConfig(patterns=IDS, out=tmp_path, device="cpu"))
+    calls.clear()
+    updated = runner.run(runner.RunConfig(patterns=[IDS[1]], out=tmp_path, device="cpu", update=True))
+    assert calls == [IDS[1]]
+    assert [r["id"] for r in updated["claims"]] == IDS and updated["run"]["kept"] == sorted([IDS[0], IDS[2]])
+    assert updated["claims"][0] == first["claims"][0] and updated["claims"][1]["code"]
+    assert [r["id"] for r in read_records(tmp_path)] == IDS + [IDS[1]]
+
+
+def test_update_and_resume_together_are_refused():
+    with pytest.raises(ValueError, match="update and resume exclude each other"):
+        runner.RunConfig(update=True, resume=True)
+
+
 def test_resume_ignores_records_of_another_seed(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(runner, "load_checks", lambda: fake_checks(calls))
