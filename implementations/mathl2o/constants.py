@@ -172,6 +172,7 @@ def ntk_constants(model: MathL2O, qp: QP, T: int, directions: int = 4, rounds: i
     sample_directions = probe_directions(model, qp, T, directions, gen, step_scale)
     step_length = math.sqrt(2.0 * loss0) / max(gamma0, 1e-300)
     sampled_radius = radius
+
     def along(u: torch.Tensor, distance: float) -> tuple[float, float]:
         J = jacobian(shifted(model, distance * u), qp, T, "all", step_scale=step_scale)
         return float(torch.linalg.matrix_norm(J, ord=2)), float(torch.linalg.matrix_norm(J - J0, ord=2)) / distance
