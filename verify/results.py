@@ -3,7 +3,8 @@
 Layout of an output folder:
 - ``results.jsonl``: one claim record a line, appended and fsynced as each claim finishes, so an interrupted
   run loses nothing; ``verify run --resume`` skips the claims recorded there for the same budget and seed
-  (except those that ended in an error);
+  (except those that ended in an error or were skipped), ``--update`` keeps the records of the claims it
+  does not re-run;
 - ``results.json``: the whole run (schema ``SCHEMA``), rewritten atomically after every claim;
 - ``report.md``: the Markdown report, likewise rewritten atomically (see verify.report);
 - ``figures/<claim id>/``: plots written by the checks.

@@ -5,9 +5,9 @@ The run is interrupt-safe: every finished claim is already in results.jsonl, res
 (both rewritten atomically after each claim, by the main process only); ``resume=True`` skips the claims that
 results.jsonl holds for the same budget and seed, except those whose check ended in an error or was skipped
 (a crashed check or a GPU claim skipped on a CPU is not a result: it runs again); ``update=True`` re-runs the
-selected claims and keeps every other claim recorded in the folder for the same budget and seed. Checks keep long intermediate state (meta-training
-checkpoints, studies several claims read: verify.cache) under cache/ in the output folder: a resumed run
-continues from it, a fresh run deletes it first.
+selected claims and keeps every other claim recorded in the folder for the same budget and seed. Checks keep
+long intermediate state (training checkpoints, studies several claims read: verify.cache) under cache/ in the
+output folder: a resumed run continues from it, a fresh or updating run deletes it first.
 One run at a time writes to an output folder: a second one is refused (the folder's lock file is held).
 """
 
@@ -212,8 +212,9 @@ def run(config: RunConfig, progress: ProgressHook | None = None) -> dict:
 def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Path,
                 progress: ProgressHook | None) -> dict:
     done: dict[str, dict] = {}
-    latest = {record["id"]: record for record in read_records(out)
-              if record.get("budget") == config.budget and record.get("seed") == config.seed}
+    if config.resume or config.update:
+        latest = {record["id"]: record for record in read_records(out)
+                  if record.get("budget") == config.budget and record.get("seed") == config.seed}
     if config.resume:
         done = {claim_id: record for claim_id, record in latest.items()
                 if record.get("verdict") not in RUN_AGAIN_ON_RESUME}
