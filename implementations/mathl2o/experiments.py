@@ -1,5 +1,6 @@
-"""Small experiment drivers shared by claims and notebooks: does a configuration train, the largest η that
-still converges (bisection in log η), the smallest e that trains (scan), gain over GD.
+"""Small experiment drivers shared by claims and notebooks: does a configuration train, the edge in η
+below which every tried η converges (log-grid scan, then bisection in log η), the smallest e that trains
+(scan), gain over GD.
 
 "Converges" (for η): K SGD steps without a non-finite loss and 𝓕(W^K) < 𝓕(W⁰).
 "Trains" (for e): converges and the gain (𝓕(W⁰) − 𝓕(W^K))/𝓕(W⁰) ≥ ``min_gain``.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 from implementations.mathl2o.model import MathL2O
 from implementations.mathl2o.qp import QP
@@ -43,32 +45,58 @@ def converges(history: TrainHistory) -> bool:
     return history.diverged_at is None and history.final_loss < history.losses[0]
 
 
-def largest_converging_lr(spec: ModelSpec, qp: QP, T: int, iters: int, low: float, high: float,
-                          steps: int = 8) -> dict:
-    """Bisection in log η on [low, high] for the largest η whose run converges.
+def first_failure_on_log_grid(passes: Callable[[float], bool], low: float, high: float, steps: int = 8,
+                              per_decade: int = 1) -> dict:
+    """The edge of the run of passing points that starts at ``low``: the largest x found such that ``passes``
+    holds at every grid point up to x, for a ``passes`` that need not be monotone.
 
-    Returns {"lr": largest converging η found (nan if even ``low`` fails), "bracket": [ok, fail],
-    "evaluations": runs made}. If ``high`` converges, "lr" is ``high`` and the bracket's upper end is inf.
+    A log grid from ``low`` to ``high`` (both included, at least ``per_decade`` points per decade) is scanned
+    in full; between the last grid point of the leading passing run and the first failing grid point,
+    ``steps`` halvings in log x refine the bracket. (A plain bisection on [low, high] would follow whichever
+    side its first midpoints fall on, and could report a passing island far above an earlier failure.)
+
+    Returns {"lr": the edge (nan if ``low`` fails; ``high`` if every grid point passes), "bracket":
+    [passes, fails] ([0, low] or [high, inf] at the ends), "evaluations": calls of ``passes``, "scan":
+    [[x, passed], ...] over the grid, "largest_passing": the largest passing grid point (nan if none),
+    "monotone": whether every passing grid point lies in the leading run}.
     """
     check_positive("low", low)
     check_positive("high", high)
     check_positive_int("steps", steps)
+    check_positive_int("per_decade", per_decade)
     if not low < high:
         raise ValueError(f"need low < high, got low={low}, high={high}")
-    evaluations = 2
-    if converges(run(spec, qp, T, high, iters)):
-        return {"lr": high, "bracket": [high, math.inf], "evaluations": 1}
-    if not converges(run(spec, qp, T, low, iters)):
-        return {"lr": math.nan, "bracket": [0.0, low], "evaluations": evaluations}
-    ok, fail = math.log(low), math.log(high)
+    count = max(2, math.ceil(per_decade * math.log10(high / low)) + 1)
+    grid = [math.exp(math.log(low) + i * (math.log(high) - math.log(low)) / (count - 1)) for i in range(count)]
+    grid[0], grid[-1] = low, high
+    outcomes = [bool(passes(x)) for x in grid]
+    leading = next((i for i, ok in enumerate(outcomes) if not ok), count)
+    found = {"evaluations": count, "scan": [[x, ok] for x, ok in zip(grid, outcomes)],
+             "largest_passing": max((x for x, ok in zip(grid, outcomes) if ok), default=math.nan),
+             "monotone": not any(outcomes[leading:])}
+    if leading == 0:
+        return {"lr": math.nan, "bracket": [0.0, low], **found}
+    if leading == count:
+        return {"lr": high, "bracket": [high, math.inf], **found}
+    ok, fail = math.log(grid[leading - 1]), math.log(grid[leading])
     for _ in range(steps):
         mid = 0.5 * (ok + fail)
-        evaluations += 1
-        if converges(run(spec, qp, T, math.exp(mid), iters)):
+        found["evaluations"] += 1
+        if passes(math.exp(mid)):
             ok = mid
         else:
             fail = mid
-    return {"lr": math.exp(ok), "bracket": [math.exp(ok), math.exp(fail)], "evaluations": evaluations}
+    return {"lr": math.exp(ok), "bracket": [math.exp(ok), math.exp(fail)], **found}
+
+
+def lr_convergence_edge(spec: ModelSpec, qp: QP, T: int, iters: int, low: float, high: float,
+                        steps: int = 8, per_decade: int = 1) -> dict:
+    """The largest η found such that the run of ``iters`` SGD steps converges at every grid η up to it, by
+    :func:`first_failure_on_log_grid` on [low, high]. Convergence is not monotone in η here (a run can fail
+    at η and converge again at 3η), so this edge, not the largest converging η anywhere ("largest_passing"
+    in the result), is what a sufficient step-size bound is compared with."""
+    return first_failure_on_log_grid(lambda lr: converges(run(spec, qp, T, lr, iters)), low, high, steps,
+                                     per_decade)
 
 
 def smallest_training_e(spec: ModelSpec, qp: QP, T: int, lr: float, iters: int, grid: list[float],

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from implementations.mathl2o import QP, MathL2O, rollout, train, training_step, unroll
-from implementations.mathl2o.experiments import ModelSpec, converges, largest_converging_lr, smallest_training_e
+from implementations.mathl2o.experiments import ModelSpec, converges, lr_convergence_edge, smallest_training_e
 
 
 def _gd_values(qp: QP, T: int) -> list[float]:
@@ -92,16 +92,16 @@ def test_checkpointed_rollout_gives_the_same_losses_and_gradients():
         torch.testing.assert_close(a, b)
 
 
-def test_lr_bisection_and_e_scan_return_consistent_brackets():
+def test_lr_edge_search_and_e_scan_return_consistent_brackets():
     qp = QP.random(2, 4, 3, seed=1)
     spec = ModelSpec(8, 10.0, 3, seed=1)
-    found = largest_converging_lr(spec, qp, 3, 5, low=1e-6, high=1e6, steps=6)
+    found = lr_convergence_edge(spec, qp, 3, 5, low=1e-6, high=1e6, steps=6)
     assert found["bracket"][0] <= found["bracket"][1]
     assert math.isnan(found["lr"]) or found["lr"] == found["bracket"][0]
     scan = smallest_training_e(spec, qp, 3, 1e-3, 5, [1.0, 100.0], min_gain=1e-9)
     assert scan["e"] in (1.0, 100.0) or math.isnan(scan["e"])
     with pytest.raises(ValueError, match="low < high"):
-        largest_converging_lr(spec, qp, 3, 5, low=1.0, high=0.5)
+        lr_convergence_edge(spec, qp, 3, 5, low=1.0, high=0.5)
 
 
 class _Interrupt(Exception):
