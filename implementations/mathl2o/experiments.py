@@ -55,7 +55,7 @@ def first_failure_on_log_grid(passes: Callable[[float], bool], low: float, high:
     ``steps`` halvings in log x refine the bracket. (A plain bisection on [low, high] would follow whichever
     side its first midpoints fall on, and could report a passing island far above an earlier failure.)
 
-    Returns {"lr": the edge (nan if ``low`` fails; ``high`` if every grid point passes), "bracket":
+    Returns {"edge": the edge (nan if ``low`` fails; ``high`` if every grid point passes), "bracket":
     [passes, fails] ([0, low] or [high, inf] at the ends), "evaluations": calls of ``passes``, "scan":
     [[x, passed], ...] over the grid, "largest_passing": the largest passing grid point (nan if none),
     "monotone": whether every passing grid point lies in the leading run}.
@@ -66,7 +66,7 @@ def first_failure_on_log_grid(passes: Callable[[float], bool], low: float, high:
     check_positive_int("per_decade", per_decade)
     if not low < high:
         raise ValueError(f"need low < high, got low={low}, high={high}")
-    count = max(2, math.ceil(per_decade * math.log10(high / low)) + 1)
+    count = max(2, math.ceil(per_decade * math.log10(high / low) - 1e-9) + 1)  # round-off in high/low adds no point
     grid = [math.exp(math.log(low) + i * (math.log(high) - math.log(low)) / (count - 1)) for i in range(count)]
     grid[0], grid[-1] = low, high
     outcomes = [bool(passes(x)) for x in grid]
@@ -75,9 +75,9 @@ def first_failure_on_log_grid(passes: Callable[[float], bool], low: float, high:
              "largest_passing": max((x for x, ok in zip(grid, outcomes) if ok), default=math.nan),
              "monotone": not any(outcomes[leading:])}
     if leading == 0:
-        return {"lr": math.nan, "bracket": [0.0, low], **found}
+        return {"edge": math.nan, "bracket": [0.0, low], **found}
     if leading == count:
-        return {"lr": high, "bracket": [high, math.inf], **found}
+        return {"edge": high, "bracket": [high, math.inf], **found}
     ok, fail = math.log(grid[leading - 1]), math.log(grid[leading])
     for _ in range(steps):
         mid = 0.5 * (ok + fail)
@@ -86,7 +86,7 @@ def first_failure_on_log_grid(passes: Callable[[float], bool], low: float, high:
             ok = mid
         else:
             fail = mid
-    return {"lr": math.exp(ok), "bracket": [math.exp(ok), math.exp(fail)], **found}
+    return {"edge": math.exp(ok), "bracket": [math.exp(ok), math.exp(fail)], **found}
 
 
 def lr_convergence_edge(spec: ModelSpec, qp: QP, T: int, iters: int, low: float, high: float,

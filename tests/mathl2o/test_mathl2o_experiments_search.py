@@ -18,7 +18,7 @@ from verify.claims.mathl2o import edge_tightness
 def test_log_grid_search_brackets_a_monotone_threshold_to_the_bisection_resolution(threshold, steps, per_decade):
     found = first_failure_on_log_grid(lambda x: x <= threshold, 1e-3, 1e6, steps, per_decade)
     ok, fail = found["bracket"]
-    assert found["lr"] == ok <= threshold < fail
+    assert found["edge"] == ok <= threshold < fail
     assert found["monotone"] and found["largest_passing"] <= threshold
     grid_ratio = 10 ** (1 / per_decade)
     assert math.log(fail / ok) <= math.log(grid_ratio) * 2.0 ** -steps * (1 + 1e-9)
@@ -29,18 +29,18 @@ def test_log_grid_search_stops_at_the_first_failure_and_reports_a_passing_island
     # passes on (0, 1] and on (50, 200): a plain bisection on [1e-3, 1e6] would end near 1 by luck (its first
     # midpoint 31.6 fails); the scan finds the edge at 1 by design and sees the island at 100
     found = first_failure_on_log_grid(lambda x: x <= 1 or 50 < x < 200, 1e-3, 1e6, steps=30)
-    assert found["lr"] == pytest.approx(1.0, rel=1e-6) and found["bracket"][0] <= 1.0 < found["bracket"][1]
+    assert found["edge"] == pytest.approx(1.0, rel=1e-6) and found["bracket"][0] <= 1.0 < found["bracket"][1]
     assert found["largest_passing"] == pytest.approx(100.0)
     assert not found["monotone"]
     island_first = first_failure_on_log_grid(lambda x: x <= 0.5 or 5 < x < 2e5, 1e-3, 1e6, steps=30)
-    assert island_first["lr"] == pytest.approx(0.5, rel=1e-6)  # plain bisection: first midpoint passes, ends at 2e5
+    assert island_first["edge"] == pytest.approx(0.5, rel=1e-6)  # plain bisection: first midpoint passes, ends at 2e5
 
 
 def test_log_grid_search_ends_open_or_empty_when_the_top_or_no_grid_point_passes():
     everything = first_failure_on_log_grid(lambda x: True, 1.0, 100.0)
-    assert everything["lr"] == 100.0 and everything["bracket"] == [100.0, math.inf]
+    assert everything["edge"] == 100.0 and everything["bracket"] == [100.0, math.inf]
     nothing = first_failure_on_log_grid(lambda x: False, 1.0, 100.0)
-    assert math.isnan(nothing["lr"]) and nothing["bracket"] == [0.0, 1.0]
+    assert math.isnan(nothing["edge"]) and nothing["bracket"] == [0.0, 1.0]
     assert [x for x, _ in nothing["scan"]] == pytest.approx([1.0, 10.0, 100.0])
 
 

@@ -97,7 +97,7 @@ def test_lr_edge_search_and_e_scan_return_consistent_brackets():
     spec = ModelSpec(8, 10.0, 3, seed=1)
     found = lr_convergence_edge(spec, qp, 3, 5, low=1e-6, high=1e6, steps=6)
     assert found["bracket"][0] <= found["bracket"][1]
-    assert math.isnan(found["lr"]) or found["lr"] == found["bracket"][0]
+    assert math.isnan(found["edge"]) or found["edge"] == found["bracket"][0]
     scan = smallest_training_e(spec, qp, 3, 1e-3, 5, [1.0, 100.0], min_gain=1e-9)
     assert scan["e"] in (1.0, 100.0) or math.isnan(scan["e"])
     with pytest.raises(ValueError, match="low < high"):

@@ -338,7 +338,7 @@ def edge_tightness(quantity: str, bound: float, found: dict) -> Tightness:
     """A step-size bound (sufficient: every η below it converges) as a lower bound of the convergence edge
     ``found`` (:func:`lr_convergence_edge`). rtol is the width of the edge's bracket, at least 1 %; an edge
     of nan (even the lowest η tried failed) is recorded as 0, so the bound is labelled violated."""
-    edge = found["lr"] if math.isfinite(found["lr"]) else 0.0
+    edge = found["edge"] if math.isfinite(found["edge"]) else 0.0
     ok, fail = found["bracket"]
     rtol = max(1e-2, fail / ok - 1) if 0 < ok and math.isfinite(fail) else 1e-2
     return Tightness(quantity, bound, edge, "lower", rtol, "log-grid scan + bisection", found["evaluations"])
@@ -366,7 +366,7 @@ def eq14_lr_bound(ctx: Context) -> Evidence:
             found = lr_convergence_edge(ModelSpec(SMALL["width"], e, depth, seed=seed), _small_qp(seed), SMALL["T"],
                                         iters, low=bound * 1e-3, high=bound * 1e6, steps=ctx.pick(4, 8),
                                         per_decade=ctx.pick(4, 8))
-            table.append({"depth": depth, "e": e, "eq14_bound": bound, "convergence_edge_lr": found["lr"],
+            table.append({"depth": depth, "e": e, "eq14_bound": bound, "convergence_edge_lr": found["edge"],
                           "bracket": found["bracket"], "evaluations": found["evaluations"],
                           "largest_converging_grid_lr": found["largest_passing"],
                           "monotone_on_grid": found["monotone"], "scan": found["scan"]})
