@@ -186,7 +186,7 @@ CATALOGUE: tuple[ClaimSpec, ...] = (
               "reconstructed Eq. 13 (α₀ lower bound) on real instances: the smallest e satisfying it vs the smallest e that trains",
               "reconstructed", "tightness", "measure", "paper Eq. 13"),
     ClaimSpec("mathl2o.eq14.lr-bound",
-              "reconstructed Eq. 14 (η bound) vs the η up to which every tried η converges (log-grid scan + bisection)",
+              "reconstructed Eq. 14 (η bound) vs the η up to which every tried η descends sufficiently / converges",
               "reconstructed", "tightness", "measure", "paper Eq. 14"),
     ClaimSpec("mathl2o.thm43.linear-rate",
               "when the hypotheses hold, the training loss contracts at least as fast as the Theorem 4.3 rate",

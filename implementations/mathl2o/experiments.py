@@ -1,6 +1,6 @@
-"""Small experiment drivers shared by claims and notebooks: does a configuration train, the edge in η
-below which every tried η converges (log-grid scan, then bisection in log η), the smallest e that trains
-(scan), gain over GD.
+"""Small experiment drivers shared by claims and notebooks: does a configuration train, the edges in η
+below which every tried η converges or descends sufficiently (log-grid scan, then bisection in log η), the
+smallest e that trains (scan), gain over GD.
 
 "Converges" (for η): K SGD steps without a non-finite loss and 𝓕(W^K) < 𝓕(W⁰).
 "Trains" (for e): converges and the gain (𝓕(W⁰) − 𝓕(W^K))/𝓕(W⁰) ≥ ``min_gain``.
@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Callable
+
+import torch
 
 from implementations.mathl2o.model import MathL2O
 from implementations.mathl2o.qp import QP
@@ -43,6 +45,26 @@ def run(spec: ModelSpec, qp: QP, T: int, lr: float, iters: int) -> TrainHistory:
 
 def converges(history: TrainHistory) -> bool:
     return history.diverged_at is None and history.final_loss < history.losses[0]
+
+
+def loss_rtol(qp: QP, T: int) -> float:
+    """Relative round-off allowed in each 𝓕_k = F(X_T): 100·T·(b+d)·eps of the instances' dtype (the T
+    unrolled steps each do O(b + d) operations per entry; 100 is a margin). The Theorem 4.3 envelope check
+    uses the same tolerance."""
+    check_positive_int("T", T)
+    _, b, d = qp.shape
+    return 100 * T * (b + d) * torch.finfo(qp.M.dtype).eps
+
+
+def descends_sufficiently(history: TrainHistory, lr: float, rtol: float) -> bool:
+    """Every SGD step of ``history`` (run at η = ``lr``) satisfies 𝓕_{k+1} ≤ 𝓕_k − (η/2)‖∇𝓕_k‖² + rtol·𝓕_k:
+    the per-step decrease that Lemma 4.2 gives for η ≤ 1/C₀ (derivation §4, proof of Theorem 4.3), i.e. what
+    Eq. 14 itself guarantees; ``rtol`` is the relative round-off of 𝓕_k. False after a divergence."""
+    if history.diverged_at is not None:
+        return False
+    losses, norms = history.losses, history.grad_norms
+    return all(losses[k + 1] <= losses[k] - 0.5 * lr * norms[k] ** 2 + rtol * losses[k]
+               for k in range(len(losses) - 1))
 
 
 def first_failure_on_log_grid(passes: Callable[[float], bool], low: float, high: float, steps: int = 8,
@@ -89,14 +111,34 @@ def first_failure_on_log_grid(passes: Callable[[float], bool], low: float, high:
     return {"edge": math.exp(ok), "bracket": [math.exp(ok), math.exp(fail)], **found}
 
 
-def lr_convergence_edge(spec: ModelSpec, qp: QP, T: int, iters: int, low: float, high: float,
-                        steps: int = 8, per_decade: int = 1) -> dict:
-    """The largest η found such that the run of ``iters`` SGD steps converges at every grid η up to it, by
-    :func:`first_failure_on_log_grid` on [low, high]. Convergence is not monotone in η here (a run can fail
-    at η and converge again at 3η), so this edge, not the largest converging η anywhere ("largest_passing"
-    in the result), is what a sufficient step-size bound is compared with."""
-    return first_failure_on_log_grid(lambda lr: converges(run(spec, qp, T, lr, iters)), low, high, steps,
-                                     per_decade)
+def step_size_criteria(qp: QP, T: int) -> dict[str, Callable[[TrainHistory, float], bool]]:
+    """The two criteria a step-size bound is measured against (:func:`lr_edges`): "sufficient decrease" (every
+    step descends by (η/2)‖∇𝓕‖², what Eq. 14 guarantees: :func:`descends_sufficiently`) and "convergence"
+    (no divergence and 𝓕_K < 𝓕₀: :func:`converges`), the weaker one."""
+    rtol = loss_rtol(qp, T)
+    return {"sufficient decrease": lambda history, lr: descends_sufficiently(history, lr, rtol),
+            "convergence": lambda history, lr: converges(history)}
+
+
+def lr_edges(spec: ModelSpec, qp: QP, T: int, iters: int, low: float, high: float,
+             criteria: dict[str, Callable[[TrainHistory, float], bool]], steps: int = 8,
+             per_decade: int = 1) -> dict[str, dict]:
+    """For each named criterion(history, η) of a run of ``iters`` SGD steps at η, its edge in η: the largest
+    η found such that the criterion holds at every grid η up to it (:func:`first_failure_on_log_grid` on
+    [low, high]). The runs are shared: each η is trained once, whatever the number of criteria. Criteria
+    need not be monotone in η (convergence is not: a run can fail at η and converge again at 3η), so the
+    edge, not the largest passing η anywhere ("largest_passing"), is what a sufficient step-size bound is
+    compared with."""
+    runs: dict[float, TrainHistory] = {}
+
+    def history(lr: float) -> TrainHistory:
+        if lr not in runs:
+            runs[lr] = run(spec, qp, T, lr, iters)
+        return runs[lr]
+
+    return {name: first_failure_on_log_grid(lambda lr, test=test: test(history(lr), lr), low, high, steps,
+                                            per_decade)
+            for name, test in criteria.items()}
 
 
 def smallest_training_e(spec: ModelSpec, qp: QP, T: int, lr: float, iters: int, grid: list[float],

@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from implementations.mathl2o import QP, MathL2O, rollout, train, training_step, unroll
-from implementations.mathl2o.experiments import ModelSpec, converges, lr_convergence_edge, smallest_training_e
+from implementations.mathl2o.experiments import (ModelSpec, converges, descends_sufficiently, lr_edges,
+                                                 smallest_training_e, step_size_criteria)
+from implementations.mathl2o.unroll import TrainHistory
 
 
 def _gd_values(qp: QP, T: int) -> list[float]:
@@ -95,13 +97,39 @@ def test_checkpointed_rollout_gives_the_same_losses_and_gradients():
 def test_lr_edge_search_and_e_scan_return_consistent_brackets():
     qp = QP.random(2, 4, 3, seed=1)
     spec = ModelSpec(8, 10.0, 3, seed=1)
-    found = lr_convergence_edge(spec, qp, 3, 5, low=1e-6, high=1e6, steps=6)
-    assert found["bracket"][0] <= found["bracket"][1]
-    assert math.isnan(found["edge"]) or found["edge"] == found["bracket"][0]
+    edges = lr_edges(spec, qp, 3, 5, low=1e-6, high=1e6, criteria=step_size_criteria(qp, 3), steps=6)
+    for found in edges.values():
+        assert found["bracket"][0] <= found["bracket"][1]
+        assert math.isnan(found["edge"]) or found["edge"] == found["bracket"][0]
+    # sufficient decrease implies convergence at every η, so its edge cannot lie above the convergence edge
+    assert edges["sufficient decrease"]["edge"] <= edges["convergence"]["edge"]
     scan = smallest_training_e(spec, qp, 3, 1e-3, 5, [1.0, 100.0], min_gain=1e-9)
     assert scan["e"] in (1.0, 100.0) or math.isnan(scan["e"])
     with pytest.raises(ValueError, match="low < high"):
-        lr_convergence_edge(spec, qp, 3, 5, low=1.0, high=0.5)
+        lr_edges(spec, qp, 3, 5, low=1.0, high=0.5, criteria=step_size_criteria(qp, 3))
+
+
+def test_lr_edges_train_each_eta_once_whatever_the_number_of_criteria(monkeypatch):
+    experiments = importlib.import_module("implementations.mathl2o.experiments")
+    trained = []
+    real_run = experiments.run
+    monkeypatch.setattr(experiments, "run", lambda spec, qp, T, lr, iters: trained.append(lr) or
+                        real_run(spec, qp, T, lr, iters))
+    qp = QP.random(2, 4, 3, seed=1)
+    edges = lr_edges(ModelSpec(8, 10.0, 3, seed=1), qp, 3, 5, low=1e-6, high=1e6,
+                     criteria=step_size_criteria(qp, 3), steps=6)
+    assert len(trained) == len(set(trained))
+    assert len(trained) <= len(edges["convergence"]["scan"]) + 2 * 6
+
+
+def test_sufficient_decrease_needs_half_eta_times_the_squared_gradient_at_every_step():
+    history = TrainHistory(losses=[1.0, 0.5, 0.3], grad_norms=[1.0, 0.6, 0.5])
+    assert descends_sufficiently(history, 1.0, rtol=0.0)  # 0.5 ≤ 1 − 0.5 and 0.3 ≤ 0.5 − 0.18
+    assert not descends_sufficiently(history, 1.2, rtol=0.0)  # 0.5 > 1 − 0.6
+    assert descends_sufficiently(history, 1.2, rtol=0.1)  # the round-off allowance is relative to 𝓕_k
+    assert not descends_sufficiently(TrainHistory([1.0, 0.5], [1.0, 0.1], diverged_at=1), 1e-3, rtol=0.0)
+    assert converges(TrainHistory([1.0, 1.5, 0.9], [1.0, 1.0, 1.0]))
+    assert not descends_sufficiently(TrainHistory([1.0, 1.5, 0.9], [1.0, 1.0, 1.0]), 1e-3, rtol=0.0)
 
 
 class _Interrupt(Exception):
