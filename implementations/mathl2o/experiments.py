@@ -60,6 +60,9 @@ def descends_sufficiently(history: TrainHistory, lr: float, rtol: float) -> bool
     """Every SGD step of ``history`` (run at η = ``lr``) satisfies 𝓕_{k+1} ≤ 𝓕_k − (η/2)‖∇𝓕_k‖² + rtol·𝓕_k:
     the per-step decrease that Lemma 4.2 gives for η ≤ 1/C₀ (derivation §4, proof of Theorem 4.3), i.e. what
     Eq. 14 itself guarantees; ``rtol`` is the relative round-off of 𝓕_k. False after a divergence."""
+    check_positive("lr", lr)
+    if not rtol >= 0:
+        raise ValueError(f"rtol must be >= 0, got {rtol}")
     if history.diverged_at is not None:
         return False
     losses, norms = history.losses, history.grad_norms

@@ -130,6 +130,10 @@ def test_sufficient_decrease_needs_half_eta_times_the_squared_gradient_at_every_
     assert not descends_sufficiently(TrainHistory([1.0, 0.5], [1.0, 0.1], diverged_at=1), 1e-3, rtol=0.0)
     assert converges(TrainHistory([1.0, 1.5, 0.9], [1.0, 1.0, 1.0]))
     assert not descends_sufficiently(TrainHistory([1.0, 1.5, 0.9], [1.0, 1.0, 1.0]), 1e-3, rtol=0.0)
+    with pytest.raises(ValueError, match="lr"):
+        descends_sufficiently(history, 0.0, rtol=0.0)
+    with pytest.raises(ValueError, match="rtol"):
+        descends_sufficiently(history, 1.0, rtol=math.nan)
 
 
 class _Interrupt(Exception):
