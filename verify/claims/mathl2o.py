@@ -347,7 +347,7 @@ def edge_tightness(quantity: str, bound: float, found: dict) -> Tightness:
 @check("mathl2o.eq14.lr-bound")
 def eq14_lr_bound(ctx: Context) -> Evidence:
     """Reconstructed Eq. 14 (derivation §4): η ≤ 1/C₀, C₀ = Γ² + Λ√(2𝓕₀), makes every SGD step descend by
-    (η/2)‖∇𝓕‖² (Lemma 4.2). Measured against two edges in η, each the largest η found such that 40 (quick)
+    (η/2)‖∇𝓕‖² (Lemma 4.2, while the iterates stay in B). Measured against two edges in η, each the largest η found such that 40 (quick)
     SGD steps pass the criterion at every tried η up to it (implementations.mathl2o.experiments):
     "sufficient decrease" (𝓕_{k+1} ≤ 𝓕_k − (η/2)‖∇𝓕_k‖² at every step, up to the round-off 100·T·(b+d)·eps
     relative: what Eq. 14 guarantees) and "convergence" (no non-finite loss, 𝓕_K < 𝓕₀: weaker).
