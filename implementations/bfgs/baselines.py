@@ -56,9 +56,11 @@ def bfgs_line_search(objective, x0, iterations: int, line_search: str = "wolfe",
         if result.g is None:
             evaluations += 1
         s, y = x_next - x, g_next - g
+        bs = -result.alpha * g  # s = α p = −α H g, so H⁻¹s = −α g: Powell damping needs no solve
         if k == 0 and float(y @ y) > 0 and float(y @ s) > 0:
-            H = float(y @ s) / float(y @ y) * H
-        H, fired = inverse_bfgs_update(H, s, y, safeguard)
+            scale = float(y @ s) / float(y @ y)
+            H, bs = scale * H, bs / scale
+        H, fired = inverse_bfgs_update(H, s, y, safeguard, bs=bs)
         x, f, g = x_next, result.f, g_next
         trace.record(f=f, grad_norm=torch.linalg.vector_norm(g), p_dev_inf=torch.tensor(abs(result.alpha - 1)),
                      ys=y @ s, descent=torch.tensor(1.0), safeguard_fired=fired.to(x.dtype),

@@ -57,9 +57,14 @@ def inverse_bfgs_formula(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> t
     return _rank_two(H, *_update_factors(H, s, y))
 
 
-def powell_damped_y(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(r, damped): Powell's r = θy + (1−θ)Bs with B = H⁻¹ (N&W Procedure 18.2); ``damped`` is θ < 1."""
-    bs = torch.linalg.solve(H, s.unsqueeze(-1)).squeeze(-1)
+def powell_damped_y(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor,
+                    bs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(r, damped): Powell's r = θy + (1−θ)Bs with B = H⁻¹ (N&W Procedure 18.2); ``damped`` is θ < 1.
+
+    ``bs``: Bs when the caller knows it without a solve (for the quasi-Newton step s = −αHg it is −αg
+    exactly); otherwise Bs is solved from H, an O(d³) factorisation per update."""
+    if bs is None:
+        bs = torch.linalg.solve(H, s.unsqueeze(-1)).squeeze(-1)
     sbs = _dot(s, bs)
     sy = _dot(s, y)
     damped = sy < 0.2 * sbs
@@ -68,12 +73,13 @@ def powell_damped_y(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> tuple[
 
 
 def inverse_bfgs_update(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor, safeguard: str = "skip",
-                        curvature_eps: float = 1e-10) -> tuple[torch.Tensor, torch.Tensor]:
+                        curvature_eps: float = 1e-10, bs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(H⁺, fired): the safeguarded inverse BFGS update of H (..., d, d) with step s and gradient change y.
 
     ``fired`` (...,) is True where the safeguard acted (update skipped, or y damped). With ``"skip"``
     an instance is skipped when yᵀs ≤ curvature_eps·‖s‖‖y‖ (this includes s = 0 or y = 0). With either
     safeguard an update whose rank-two factors overflow (yᵀs > 0 too small to divide by) is skipped and fired.
+    ``bs``: H⁻¹s if the caller knows it (used by ``"damp"`` only, see :func:`powell_damped_y`).
     """
     if safeguard not in SAFEGUARDS:
         raise ValueError(f"safeguard must be one of {SAFEGUARDS}, got {safeguard!r}")
@@ -81,12 +87,14 @@ def inverse_bfgs_update(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor, safeg
         raise ValueError(f"H must be a (batch of) square matrices, got shape {tuple(H.shape)}")
     if s.shape != H.shape[:-1] or y.shape != s.shape:
         raise ValueError(f"s and y must have shape {tuple(H.shape[:-1])}, got s {tuple(s.shape)}, y {tuple(y.shape)}")
-    for name, tensor in (("H", H), ("s", s), ("y", y)):
+    if bs is not None and bs.shape != s.shape:
+        raise ValueError(f"bs must have the shape of s, {tuple(s.shape)}, got {tuple(bs.shape)}")
+    for name, tensor in (("H", H), ("s", s), ("y", y)) + ((("bs", bs),) if bs is not None else ()):
         check_finite(name, tensor)
     if safeguard == "none":
         return inverse_bfgs_formula(H, s, y), torch.zeros(s.shape[:-1], dtype=torch.bool, device=s.device)
     if safeguard == "damp":
-        y, fired = powell_damped_y(H, s, y)
+        y, fired = powell_damped_y(H, s, y, bs)
         usable = _dot(y, s) > 0
         fired = fired | ~usable
     else:

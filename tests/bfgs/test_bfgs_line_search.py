@@ -1,5 +1,7 @@
 """Line searches and line-search BFGS against scipy.optimize as the oracle."""
 
+import importlib
+
 import numpy as np
 import pytest
 import scipy.optimize as so
@@ -87,3 +89,24 @@ def test_adam_baseline_decreases_f_and_records_divergence_instead_of_raising():
     concave = Quadratic.create(-torch.eye(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64), require_spd=False)
     blown = adam(concave, torch.full((2,), 1e153, dtype=torch.float64), 50, lr=1e153)
     assert int(blown.diverged_at[0]) >= 0 and np.isnan(blown.series("f")[-1, 0])
+
+
+def test_damped_bfgs_passes_the_exact_bs_and_follows_the_run_that_solves_for_it(monkeypatch):
+    # on the ill-conditioned quadratic the first step is nearly orthogonal to A·step, so damping acts right
+    # after the Shanno–Phua rescaling of H₀ (9 iterations: f is then 1e-25 of f₀; further on, at the round-off
+    # floor, superlinear steps amplify any difference); Rosenbrock damps later, at negative curvature
+    problems = [(Rosenbrock(5), torch.tensor([-1.2, 1.0, -1.2, 1.0, 0.5]), 60),
+                (Quadratic.create(torch.diag(torch.tensor([1.0, 1e4])), torch.zeros(2)), torch.tensor([1.0, 1e-6]), 9)]
+    baselines = importlib.import_module("implementations.bfgs.baselines")
+    real_update = baselines.inverse_bfgs_update
+    solving = lambda H, s, y, safeguard, bs=None: real_update(H, s, y, safeguard)  # noqa: E731
+    for objective, x0, iterations in problems:
+        fast = bfgs_line_search(objective, x0, iterations, "armijo", safeguard="damp")
+        with monkeypatch.context() as patch:
+            patch.setattr(baselines, "inverse_bfgs_update", solving)
+            slow = bfgs_line_search(objective, x0, iterations, "armijo", safeguard="damp")
+        assert fast.series("f").shape == slow.series("f").shape
+        assert fast.series("safeguard_fired").sum() > 0  # damping acted on this run
+        # the paths differ by the solve's round-off, ~κ(H)·eps per update; 1e-8 leaves room for its growth
+        np.testing.assert_allclose(fast.series("f"), slow.series("f"), rtol=1e-8, atol=1e-12)
+    assert fast.series("safeguard_fired")[0] > 0  # the quadratic: damped at the first update

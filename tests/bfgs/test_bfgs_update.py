@@ -76,3 +76,27 @@ def test_update_rejects_bad_input(kwargs, message):
 def test_condition_number_of_indefinite_matrix_is_inf():
     assert condition_number(torch.diag(torch.tensor([1.0, 4.0]))) == pytest.approx(4.0)
     assert condition_number(torch.diag(torch.tensor([-1.0, 4.0]))) == float("inf")
+
+
+@settings(deadline=None, max_examples=40)
+@given(spd_matrices(4, cond_max=1e3), vectors(4, 5.0), vectors(4, 5.0))
+def test_powell_damping_with_a_known_bs_equals_the_solved_update_for_a_quasi_newton_step(H, g, y):
+    # s = −α H g gives H⁻¹s = −α g, which bfgs_line_search passes instead of solving
+    H, g, y = (torch.as_tensor(v) for v in (H, g, y))
+    if float(g.norm()) < 1e-3:
+        return
+    alpha = 0.37
+    s = -alpha * (H @ g)
+    solved, fired_solved = inverse_bfgs_update(H, s, y, "damp")
+    known, fired_known = inverse_bfgs_update(H, s, y, "damp", bs=-alpha * g)
+    assert bool(fired_solved) == bool(fired_known) or abs(float(s @ y) - 0.2 * float(-alpha * g @ s)) < 1e-9
+    scale = float(torch.linalg.matrix_norm(solved, 2)) * float(torch.linalg.cond(H))
+    torch.testing.assert_close(known, solved, rtol=0, atol=1e3 * np.finfo(float).eps * scale)
+
+
+def test_update_rejects_a_bs_of_the_wrong_shape_or_not_finite():
+    H, s, y = torch.eye(3), torch.ones(3), torch.ones(3)
+    with pytest.raises(ValueError, match="bs"):
+        inverse_bfgs_update(H, s, y, "damp", bs=torch.ones(2))
+    with pytest.raises(ValueError, match="bs"):
+        inverse_bfgs_update(H, s, y, "damp", bs=torch.tensor([1.0, math.nan, 1.0]))
