@@ -65,6 +65,8 @@ def test_update_is_batched_and_matches_single_instances():
     (dict(safeguard="bogus"), "safeguard"),
     (dict(s=torch.ones(3)), "s and y"),
     (dict(y=torch.tensor([1.0, float("nan")])), "y contains NaN"),
+    (dict(safeguard="damp", bs=torch.ones(3)), "bs must have the shape of s"),
+    (dict(safeguard="damp", bs=torch.tensor([1.0, float("nan")])), "bs contains NaN"),
 ])
 def test_update_rejects_bad_input(kwargs, message):
     args = dict(H=torch.eye(2), s=torch.ones(2), y=torch.ones(2), safeguard="skip")
@@ -90,13 +92,7 @@ def test_powell_damping_with_a_known_bs_equals_the_solved_update_for_a_quasi_new
     solved, fired_solved = inverse_bfgs_update(H, s, y, "damp")
     known, fired_known = inverse_bfgs_update(H, s, y, "damp", bs=-alpha * g)
     assert bool(fired_solved) == bool(fired_known) or abs(float(s @ y) - 0.2 * float(-alpha * g @ s)) < 1e-9
+    # the solve's error in Bs is ≲ κ(H)·eps relative, and reaches H⁺ at the scale of ‖H⁺‖; 1e3 covers the
+    # dimension-dependent constants at d = 4
     scale = float(torch.linalg.matrix_norm(solved, 2)) * float(torch.linalg.cond(H))
     torch.testing.assert_close(known, solved, rtol=0, atol=1e3 * np.finfo(float).eps * scale)
-
-
-def test_update_rejects_a_bs_of_the_wrong_shape_or_not_finite():
-    H, s, y = torch.eye(3), torch.ones(3), torch.ones(3)
-    with pytest.raises(ValueError, match="bs"):
-        inverse_bfgs_update(H, s, y, "damp", bs=torch.ones(2))
-    with pytest.raises(ValueError, match="bs"):
-        inverse_bfgs_update(H, s, y, "damp", bs=torch.tensor([1.0, math.nan, 1.0]))
