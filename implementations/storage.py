@@ -1,5 +1,6 @@
-"""Files that several processes share: an advisory lock beside a path, and torch.save that never leaves a
-truncated file (used by resumable meta-training and by verify's run cache and output folders)."""
+"""Files that several processes share: an advisory lock beside a path, torch.save that never leaves a
+truncated file, and a loader that never runs code from a file (used by resumable meta-training and by
+verify's run cache and output folders)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,13 @@ def locked(path: str | os.PathLike, blocking: bool = True) -> Iterator[None]:
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> None:
     """``write(handle)`` into a temporary file in the target's folder, fsynced, then renamed onto ``path``: an
-    interruption leaves either the old file or the new one, never a truncated one."""
+    interruption leaves either the old file or the new one, never a truncated one. The file gets the mode a
+    plain ``open`` would give it (0666 less the umask; mkstemp alone makes it 0600)."""
     path = os.fspath(path)
     handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=f".{os.path.basename(path)}.",
                                          suffix=".tmp")
     try:
+        os.fchmod(handle, 0o666 & ~current_umask())
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()
@@ -40,8 +43,45 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
         raise
 
 
+def current_umask() -> int:
+    """This process's umask, read from /proc where it is shown (os.umask can only be read by setting it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     """torch.save of ``obj`` onto ``path`` through :func:`atomic_write`."""
     import torch
 
     atomic_write(path, lambda file: torch.save(obj, file))
+
+
+class UnsafeFileError(ValueError):
+    """A stored file that is not plain data (tensors, numbers, strings, lists, dicts), or not readable."""
+
+
+def load_plain(path: str | os.PathLike, map_location=None) -> Any:
+    """torch.load of ``path`` with ``weights_only=True``: only tensors, numbers, strings, None and their lists,
+    tuples and dicts are rebuilt, so a crafted file cannot run code. A file holding anything else, or not a
+    torch file at all, raises UnsafeFileError naming it."""
+    import pickle
+
+    import torch
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike path, got {type(path).__name__}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError) as exc:
+        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        message = (f"{os.fspath(path)} is not a plain-data torch file (tensors, numbers, strings, lists, dicts) "
+                   f"and is not loaded: {reason}; delete it to recompute what it held")
+        raise UnsafeFileError(message) from None

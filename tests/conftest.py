@@ -39,10 +39,16 @@ def budget(request) -> str:
 
 
 def pytest_collection_modifyitems(config, items):
+    """GPU tests without a CUDA device are skipped as such (whatever else they are marked); slow tests are
+    skipped unless --runslow, except GPU tests asked for with --device cuda (``pytest --device cuda -m gpu``)."""
+    cuda = torch.cuda.is_available()
+    gpu_requested = config.getoption("--device").startswith("cuda") or (config.getoption("--device") == "auto"
+                                                                         and cuda)
     skip_slow = pytest.mark.skip(reason="slow: run with --runslow")
-    skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device, and torch sees none")
     for item in items:
-        if "slow" in item.keywords and not config.getoption("--runslow"):
-            item.add_marker(skip_slow)
-        if "gpu" in item.keywords and not torch.cuda.is_available():
+        if "gpu" in item.keywords and not cuda:
             item.add_marker(skip_gpu)
+        elif "slow" in item.keywords and not config.getoption("--runslow") and not (
+                "gpu" in item.keywords and gpu_requested):
+            item.add_marker(skip_slow)

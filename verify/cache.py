@@ -3,36 +3,41 @@
 A study that several claims read (the BFGS learned-step-size study feeds bfgs.l2o.speedup and
 bfgs.l2o.identity-limit) is computed once per output folder instead of once per process: the worker processes
 of a ``--jobs`` run and a ``--resume``d run load it. The runner deletes the cache folder on a fresh run, so a
-cached result never outlives the run configuration that made it.
+cached result never outlives the run configuration that made it. Only plain data is stored and loaded
+(implementations.storage.load_plain: tensors, numbers, strings, lists, dicts), so a file planted in the cache
+folder cannot run code: a result of other types is stored through an ``encode``/``decode`` pair.
 """
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
-import torch
-
-from implementations.storage import atomic_torch_save, locked
+from implementations.storage import atomic_torch_save, load_plain, locked
 from verify.registry import Context
 
 T = TypeVar("T")
 
 
-def cached_result(ctx: Context, name: str, compute: Callable[[], T]) -> T:
+def cached_result(ctx: Context, name: str, compute: Callable[[], T], encode: Callable[[T], Any] | None = None,
+                  decode: Callable[[Any], T] | None = None) -> T:
     """``compute()``, stored as ``<ctx.cache_dir>/<name>.pt`` (written atomically) and loaded by later calls;
     a second process asking for the same name waits on ``<name>.pt.lock`` until the first has written it.
-    Without a cache_dir, ``compute()`` is simply called."""
+    ``encode`` turns the result into plain data (tensors, numbers, strings, lists, dicts) and ``decode`` back;
+    without them the result must be plain data itself. A stored file that is not plain data raises
+    implementations.storage.UnsafeFileError naming it. Without a cache_dir, ``compute()`` is simply called."""
     if not ctx.cache_dir:
         return compute()
+    encode = encode or (lambda value: value)
+    decode = decode or (lambda value: value)
     path = Path(ctx.cache_dir) / f"{name}.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
     with locked(path):
         if path.exists():
-            return torch.load(path, weights_only=False)
+            return decode(load_plain(path))
         result = compute()
-        atomic_torch_save(result, path)
+        atomic_torch_save(encode(result), path)
         return result
 
 

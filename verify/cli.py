@@ -1,8 +1,10 @@
 """Command line: ``verify list | run | report | notebooks`` (also ``python -m verify``).
 
 Exit status of ``run``: 0 when no verdict contradicts its expectation (other than the documented findings of
-verify.catalogue) and no check errored, 1 otherwise,
-130 when interrupted (everything finished so far is on disk; re-run with ``--resume``), 2 for bad usage.
+verify.catalogue) and no check errored, 1 otherwise; 2 for bad usage or when the output folder cannot be
+written (full disk, no permission: a one-line message, everything finished so far kept); when interrupted,
+130 for SIGINT (Ctrl-C) and 143 for SIGTERM (everything finished so far is on disk; re-run with ``--resume``).
+Every command answers a failure with one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ import json
 import sys
 from pathlib import Path
 
+import verify
 from verify.catalogue import CATALOGUE, PAPERS
 from verify.registry import BUDGETS
 
 
 def claim_rows(paper: str | None = None) -> list[dict]:
-    from verify.registry import load_checks
+    from verify.registry import implemented_ids
 
-    checks = load_checks()
+    checks = implemented_ids()
     return [{"id": s.id, "paper": s.paper, "source": s.source, "check": s.check, "expect": s.expect,
              "status": "implemented" if s.id in checks else "not implemented",
              "gpu": s.gpu, "slow": s.slow, "finding": s.finding, "reference": s.reference,
@@ -63,81 +66,94 @@ def _cmd_list(args) -> int:
     else:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title=f"{len(rows)} claims ({sum(r['status'] == 'implemented' for r in rows)} implemented)")
         for column in ("id", "source", "check", "expect", "status"):
             table.add_column(column)
         for row in rows:
             flags = "".join(f" [{flag}]" for flag in ("gpu", "slow") if row[flag])
-            table.add_row(row["id"], row["source"], row["check"], row["expect"], row["status"] + flags)
+            table.add_row(*(Text(row[key]) for key in ("id", "source", "check", "expect")),
+                          Text(row["status"] + flags))
         Console(width=max(120, Console().width)).print(table)
     return 0
 
 
+def _fail(command: str, message: object, status: int = 2) -> int:
+    print(f"verify {command}: {message}", file=sys.stderr)
+    return status
+
+
+def _os_error(exc: OSError) -> str:
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"cannot write{where}: {exc.strerror or exc}"
+
+
 def _cmd_run(args) -> int:
-    from rich.console import Console
+    from verify.display import RunDisplay
+    from verify.interrupts import Interrupted, signals_raise_interrupted
+    from verify.runner import RunConfig, WorkerDied, default_out, run
 
-    from verify.runner import RunConfig, WorkerDied, run
-
-    console = Console(stderr=True)
-    out = Path(args.out) if args.out else Path("reports") / args.budget
+    out = Path(args.out) if args.out else default_out(args.budget)
     try:
         config = RunConfig(patterns=args.ids, paper=args.paper, budget=args.budget, device=args.device,
-                           seed=args.seed, out=out, resume=args.resume, jobs=args.jobs,
+                           seed=args.seed, out=out, resume=args.resume, jobs=args.jobs, threads=args.threads,
                            gpu_claims_on_cpu=args.gpu_claims_on_cpu, update=args.update)
     except ValueError as exc:
-        console.print(f"verify run: {exc}", style="red")
-        return 2
-    colours = {True: "green", False: "red", None: "yellow"}
-
-    def progress(index, total, spec, record):
-        if record is None:
-            if console.is_terminal:
-                console.print(f"[{index}/{total}] {spec.id} …", style="dim")
-            return
-        mark = {True: "matches", False: "CONTRADICTS expectation", None: ""}[record["matches"]]
-        if record.get("known_finding"):
-            mark += " (known finding)"
-        console.print(f"[{index}/{total}] {spec.id}: {record['verdict']} {mark} ({record['duration_s']:.1f} s)",
-                      style=colours[record["matches"]])
-        if record.get("error"):
-            console.print(f"    {record['error']}", style="red")
-
-    try:
-        document = run(config, progress=progress)
-    except ValueError as exc:
-        console.print(f"verify run: {exc}", style="red")
-        return 2
-    except KeyboardInterrupt:
-        console.print(f"interrupted: finished claims are saved in {out}; re-run with --resume", style="yellow")
-        return 130
-    except WorkerDied as exc:
-        console.print(f"verify run: {exc}", style="red")
-        return 1
+        return _fail("run", exc)
+    kept = f"finished claims are kept in {out}; re-run with --resume"
+    with signals_raise_interrupted():
+        try:
+            with RunDisplay() as display:
+                document = run(config, display=display)
+        except ValueError as exc:
+            return _fail("run", exc)
+        except Interrupted as exc:
+            return _fail("run", f"interrupted by {exc}: {kept}", exc.exit_status)
+        except KeyboardInterrupt:
+            return _fail("run", f"interrupted: {kept}", 130)
+        except WorkerDied as exc:
+            return _fail("run", exc, 1)
+        except OSError as exc:
+            return _fail("run", f"{_os_error(exc)}; {kept}")
     summary = document["summary"]
-    console.print(f"report: {out / 'report.md'}; verdicts {summary['verdicts']}; "
-                  f"contradicting: {summary['contradicting'] or 'none'} "
-                  f"(known findings: {summary['known_findings'] or 'none'}; "
-                  f"unexpected: {summary['unexpected'] or 'none'})")
+    print(f"report: {out / 'report.md'}; verdicts {summary['verdicts']}; "
+          f"contradicting: {summary['contradicting'] or 'none'} "
+          f"(documented findings: {summary['known_findings'] or 'none'}; "
+          f"unexpected: {summary['unexpected'] or 'none'})", file=sys.stderr)
     return 1 if summary["unexpected"] else 0
 
 
 def _cmd_report(args) -> int:
     from verify.report import render_report
     from verify.results import REPORT, build_document, load_document, read_records, write_atomic
+    from verify.runner import default_out
 
-    out = Path(args.out)
+    out = Path(args.out) if args.out else default_out("quick")
+    if out.exists() and not out.is_dir():
+        return _fail("report", f"{out} is a file; give --out the output folder of a run")
     try:
         document = load_document(out)
     except FileNotFoundError:
         records = read_records(out)
         if not records:
-            print(f"verify report: nothing to render in {out}", file=sys.stderr)
-            return 2
+            return _fail("report", f"nothing to render in {out}")
         document = build_document({"complete": False, "budget": records[0].get("budget"),
                                    "device": records[0].get("device"), "seed": records[0].get("seed"),
                                    "dtype": records[0].get("dtype")}, records)
-    write_atomic(out / REPORT, render_report(document))
+    except ValueError as exc:
+        return _fail("report", exc)
+    except OSError as exc:
+        return _fail("report", f"cannot read {exc.filename or out}: {exc.strerror or exc}")
+    try:
+        text = render_report(document)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        return _fail("report", f"{out / 'results.json'} does not have the shape of a results document "
+                               f"({type(exc).__name__}: {exc})")
+    try:
+        write_atomic(out / REPORT, text)
+    except OSError as exc:
+        return _fail("report", _os_error(exc))
     print(out / REPORT)
     return 0
 
@@ -148,8 +164,9 @@ def _cmd_notebooks(args) -> int:
     try:
         results = execute_all(Path(args.dir), Path(args.out), args.scale, args.names or None)
     except ValueError as exc:
-        print(f"verify notebooks: {exc}", file=sys.stderr)
-        return 2
+        return _fail("notebooks", exc)
+    except OSError as exc:
+        return _fail("notebooks", _os_error(exc))
     for result in results:
         status = "ok" if result.ok else f"FAILED: {result.error}"
         print(f"{result.name}: {status} ({result.seconds:.1f} s) -> {result.output}")
@@ -158,6 +175,7 @@ def _cmd_notebooks(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="verify", description="Verify the claims of three L2O papers (THEORY.md).")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {verify.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_list = sub.add_parser("list", help="list the claim catalogue")
@@ -175,28 +193,33 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--device", default="auto", help="cpu, cuda[:N] or auto (default)")
     p_run.add_argument("--seed", type=int, default=0,
                        help="seeds every claim's random instances and counterexample searches (default 0)")
-    p_run.add_argument("--out", help="output folder (default reports/<budget>)")
+    p_run.add_argument("--out", help="output folder (default runs/<budget>, ignored by git; the committed reports "
+                                     "under reports/ change only when named here)")
     p_run.add_argument("--resume", action="store_true",
                        help="skip claims recorded in the output folder (ones that ended in an error or were "
                             "skipped run again)")
     p_run.add_argument("--update", action="store_true",
                        help="run the selected claims again and keep the other claims recorded in the output folder "
                             "(same budget and seed) in its results and report")
-    p_run.add_argument("--jobs", type=int, default=1,
-                       help="claims run at a time, each in its own process with its share of torch's threads")
+    p_run.add_argument("--jobs", type=int, default=1, help="claims run at a time, each in its own process")
+    p_run.add_argument("--threads", type=int, default=1,
+                       help="torch and BLAS threads of every claim (default 1), in each of the --jobs processes; "
+                            "results do not depend on --jobs")
     p_run.add_argument("--gpu-claims-on-cpu", action="store_true",
                        help="run the GPU-marked claims on a CPU device too instead of skipping them (slow)")
     p_run.set_defaults(func=_cmd_run)
 
     p_report = sub.add_parser("report", help="re-render report.md from the results in a folder")
-    p_report.add_argument("--out", default="reports/quick")
+    p_report.add_argument("--out", help="output folder of a run (default runs/quick)")
     p_report.set_defaults(func=_cmd_report)
 
-    p_nb = sub.add_parser("notebooks", help="execute the open-question notebooks into reports/notebooks")
+    p_nb = sub.add_parser("notebooks", help="execute the open-question notebooks (default into runs/notebooks)")
     p_nb.add_argument("names", nargs="*", help="notebook names without .ipynb (default: all)")
     p_nb.add_argument("--scale", choices=("smoke", "quick", "full"), default="quick")
     p_nb.add_argument("--dir", default="notebooks")
-    p_nb.add_argument("--out", default="reports/notebooks")
+    p_nb.add_argument("--out", default="runs/notebooks",
+                      help="where the executed copies go (default runs/notebooks; the committed ones are in "
+                           "reports/notebooks, refreshed only when named here)")
     p_nb.set_defaults(func=_cmd_notebooks)
     return parser
 

@@ -2,7 +2,8 @@
 
 A notebook reads its scale from the environment variable ``L2O_NOTEBOOK_SCALE``: ``smoke`` (seconds, used by
 the tests so a notebook that stops running is caught), ``quick`` (the default, minutes on a CPU) or ``full``.
-Executed notebooks are written to ``reports/notebooks/<name>.ipynb``; a notebook that raises is recorded
+Executed notebooks are written to ``<out>/<name>.ipynb`` (``verify notebooks``: runs/notebooks by default, the committed
+copies in reports/notebooks only when named with ``--out``); a notebook that raises is recorded
 with its error and the others still run.
 """
 

@@ -192,6 +192,26 @@ def load_checks() -> dict[str, Claim]:
     return dict(_CHECKS)
 
 
+def implemented_ids() -> set[str]:
+    """The IDs that ``load_checks()`` would register, read from the ``@check("ID")`` decorators in the source of
+    verify.claims without importing it (importing pulls in torch, scipy and sympy: seconds, where listing the
+    catalogue should be instant). A test keeps the two equal."""
+    import ast
+    from pathlib import Path
+
+    import verify.claims as package
+
+    ids = set()
+    for path in sorted(Path(package.__path__[0]).glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for decorator in node.decorator_list:
+                    if (isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "check"
+                            and decorator.args and isinstance(decorator.args[0], ast.Constant)):
+                        ids.add(decorator.args[0].value)
+    return ids
+
+
 def matches(spec: ClaimSpec, verdict: str) -> bool | None:
     """True if the verdict matches the expectation, False if it contradicts it, None if neither."""
     if verdict == "error":

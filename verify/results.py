@@ -16,8 +16,10 @@ import json
 import os
 import platform
 import subprocess
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from implementations.storage import atomic_write
 
@@ -31,31 +33,88 @@ def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` through implementations.storage.atomic_write (temporary file in the
     same folder, fsync, atomic rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+    with naming_the_file(path):
+        atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+@contextmanager
+def naming_the_file(path: Path) -> Iterator[None]:
+    """An OSError raised inside the block without a file name (a failed write or fsync: ENOSPC, EIO) gets
+    ``path`` as its file name, so the message says which file could not be written."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
+
+
+TORN = "results.jsonl.torn"
+
+
+def repair_torn_tail(out: Path) -> str | None:
+    """Make results.jsonl end on a line break, as a run killed while appending may leave it unterminated.
+
+    An unterminated last line that parses as a record is kept (its line break is added); one that does not
+    (torn mid-write) is moved, with the time it was found, to ``results.jsonl.torn`` and cut off, so the next
+    record starts on a fresh line and every complete record stays readable. Returns the torn text, or None."""
+    path = out / JSONL
+    if not path.is_file():
+        return None
+    with open(path, "rb+") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return None
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return None
+        handle.seek(max(0, size - (1 << 20)))
+        tail = handle.read()
+        start = tail.rfind(b"\n") + 1
+        torn = tail[start:]
+        try:
+            json.loads(torn.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            with open(out / TORN, "a", encoding="utf-8") as aside:
+                aside.write(f"# torn last line of {JSONL}, cut off at {stamp}\n")
+                aside.write(torn.decode("utf-8", errors="replace") + "\n")
+                aside.flush()
+                os.fsync(aside.fileno())
+            handle.truncate(size - len(torn))
+            return torn.decode("utf-8", errors="replace")
+        handle.write(b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+        return None
 
 
 def append_record(out: Path, record: dict[str, Any]) -> None:
-    """Append one claim record to results.jsonl and fsync it."""
+    """Append one claim record to results.jsonl, starting on a fresh line (repair_torn_tail), and fsync it."""
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / JSONL, "a", encoding="utf-8") as handle:
+    repair_torn_tail(out)
+    with naming_the_file(out / JSONL), open(out / JSONL, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
 
 
 def read_records(out: Path) -> list[dict[str, Any]]:
-    """Records of results.jsonl; a torn last line (a run killed mid-write) is ignored."""
+    """Records of results.jsonl; a line that is not a JSON object (a torn last line of a run killed
+    mid-write, which the next append sets aside) is ignored; so is a results.jsonl that is not a regular file."""
     path = out / JSONL
-    if not path.exists():
+    if not path.is_file():
         return []
     records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError:
             continue
+        if isinstance(record, dict) and "id" in record:
+            records.append(record)
     return records
 
 
@@ -132,10 +191,21 @@ def write_document(out: Path, document: dict[str, Any]) -> None:
 
 
 def load_document(out: Path) -> dict[str, Any]:
+    """The results document of ``out``; ValueError naming the file when it is not one (unreadable, not
+    JSON, another schema, or without its run and claim records)."""
     path = out / JSON
     if not path.exists():
         raise FileNotFoundError(f"no {JSON} in {out}: run `verify run --out {out}` first")
-    document = json.loads(path.read_text(encoding="utf-8"))
-    if document.get("schema") != SCHEMA:
-        raise ValueError(f"{path} has schema {document.get('schema')!r}, expected {SCHEMA!r}")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); rebuild it from {JSONL} with "
+                         f"`verify run --resume --out {out}`") from None
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        schema = document.get("schema") if isinstance(document, dict) else type(document).__name__
+        raise ValueError(f"{path} has schema {schema!r}, expected {SCHEMA!r}")
+    claims = document.get("claims")
+    if (not isinstance(document.get("run"), dict) or not isinstance(claims, list)
+            or not all(isinstance(c, dict) and "id" in c and "verdict" in c for c in claims)):
+        raise ValueError(f"{path} lacks its 'run' object or a 'claims' list of records with an id and a verdict")
     return document

@@ -8,12 +8,19 @@ results.jsonl holds for the same budget and seed, except those whose check ended
 selected claims and keeps every other claim recorded in the folder for the same budget and seed. Checks keep
 long intermediate state (training checkpoints, studies several claims read: verify.cache) under cache/ in the
 output folder: a resumed run continues from it, a fresh or updating run deletes it first.
-One run at a time writes to an output folder: a second one is refused (the folder's lock file is held).
+One run at a time writes to an output folder: a second one is refused (the folder's lock file is held), and a
+run refuses an output folder that holds other files but no verify results (it would delete its cache/).
+
+Every claim computes with a fixed thread budget (``threads`` torch and BLAS threads, 1 by default, in the
+serial path as in each worker), so results do not depend on ``jobs`` and a busy machine is not oversubscribed.
+Hypothesis keeps its files under the output folder's cache/, not in the working directory.
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
+import json
 import multiprocessing
 import os
 import shutil
@@ -26,14 +33,17 @@ from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
+from implementations.progress import listening
 from implementations.storage import locked
 from verify.catalogue import BY_ID, CATALOGUE, PAPERS, ClaimSpec
+from verify.display import SilentDisplay
+from verify.interrupts import deferred
 from verify.registry import Claim, Context, load_checks, matches, run_claim
 from verify.report import render_report
-from verify.results import (JSONL, REPORT, append_record, build_document, environment, read_records,
-                            write_atomic, write_document)
+from verify.results import (JSON, JSONL, REPORT, SCHEMA, TORN, append_record, build_document, environment,
+                            read_records, repair_torn_tail, write_atomic, write_document)
 
 
 def resolve_device(name: str) -> str:
@@ -63,7 +73,9 @@ def select(patterns: Iterable[str] = (), paper: str | None = None) -> list[Claim
         return specs
     for pattern in patterns:
         if not any(fnmatch.fnmatchcase(s.id, pattern) for s in CATALOGUE):
-            raise ValueError(f"no claim ID matches {pattern!r} (see `verify list`)")
+            near = difflib.get_close_matches(pattern, [s.id for s in CATALOGUE], n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            raise ValueError(f"no claim ID matches {pattern!r}{hint} (see `verify list`)")
     return [s for s in specs if any(fnmatch.fnmatchcase(s.id, p) for p in patterns)]
 
 
@@ -76,22 +88,38 @@ def not_implemented_record(spec: ClaimSpec, ctx: Context) -> dict:
     }
 
 
+RUNS = Path("runs")  # default parent of output folders (git-ignored): reports/ changes only by an explicit --out
+
+
+def default_out(budget: str) -> Path:
+    """Where a run writes when no output folder is given: runs/<budget>."""
+    return RUNS / budget
+
+
 @dataclass
 class RunConfig:
+    """What to run and where. ``threads``: torch (and BLAS) threads of every claim, in the serial path and in
+    each of the ``jobs`` worker processes alike."""
+
     patterns: list[str] = field(default_factory=list)
     paper: str | None = None
     budget: str = "quick"
     device: str = "cpu"
     seed: int = 0
-    out: Path = Path("reports/quick")
+    out: Path = RUNS / "quick"
     resume: bool = False
     jobs: int = 1
     gpu_claims_on_cpu: bool = False
     update: bool = False
+    threads: int = 1
 
     def __post_init__(self) -> None:
-        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
-            raise ValueError(f"jobs must be a positive integer, got {self.jobs!r}")
+        for name in ("jobs", "threads"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.update and self.resume:
             raise ValueError("update and resume exclude each other: update re-runs the selected claims, resume "
                              "skips the recorded ones")
@@ -100,8 +128,62 @@ class RunConfig:
 CACHE = "cache"
 RUN_AGAIN_ON_RESUME = ("error", "skipped")  # no result yet: a crashed check, or a GPU claim skipped on a CPU
 RUN_LOCK = ".verify-run"  # the lock file is .verify-run.lock
+MARKER = ".verify-output"  # names a folder as a verify output folder, which a fresh run may clear
 
-ProgressHook = Callable[[int, int, ClaimSpec, dict | None], None]
+
+def _holds_results_document(out: Path) -> bool:
+    try:
+        return json.loads((out / JSON).read_text(encoding="utf-8")).get("schema") == SCHEMA
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def is_output_folder(out: Path) -> bool:
+    """True for a folder a verify run wrote (its marker, run lock, results.jsonl or a results.json of this
+    schema)."""
+    return any((out / name).exists() for name in (MARKER, f"{RUN_LOCK}.lock", JSONL)) or _holds_results_document(out)
+
+
+def prepare_output(out: Path) -> None:
+    """Create ``out`` (and mark it) or check that it may be used: not a file, and either empty or a verify
+    output folder, since a fresh run deletes its cache/ and results.jsonl."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output folder {out} is a file; give --out a folder")
+    if out.is_dir() and any(out.iterdir()) and not is_output_folder(out):
+        raise ValueError(f"output folder {out} holds other files and no verify results (no {MARKER}, {JSONL} or "
+                         f"{JSON}); a run clears cache/ and {JSONL} in its folder, so give --out a new or empty one")
+    out.mkdir(parents=True, exist_ok=True)
+    marker = out / MARKER
+    if not marker.exists():
+        marker.write_text("a verify output folder: a fresh `verify run` here replaces results.jsonl and cache/\n",
+                          encoding="utf-8")
+
+
+@contextmanager
+def thread_budget(threads: int) -> Iterator[None]:
+    """torch and the BLAS/OpenMP libraries (threadpoolctl) compute with ``threads`` threads inside the block."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextmanager
+def hypothesis_home(path: Path) -> Iterator[None]:
+    """Hypothesis writes its files (character maps, constants) under ``path`` instead of ./.hypothesis."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(path)
+    try:
+        yield
+    finally:
+        set_hypothesis_home_dir(None)
 
 
 @contextmanager
@@ -137,6 +219,9 @@ def execute(spec: ClaimSpec, ctx: Context, out: Path, checks: dict[str, Claim] |
     figure_dir = Path(ctx.figure_dir)
     figure_dir.mkdir(parents=True, exist_ok=True)
     record = run_claim(claim, ctx) if claim else not_implemented_record(spec, ctx)
+    import torch
+
+    record["environment"] = {"torch_threads": torch.get_num_threads()}
     if not any(figure_dir.iterdir()):
         figure_dir.rmdir()
     record["figures"] = [str(Path(p).resolve().relative_to(out.resolve()))
@@ -145,16 +230,40 @@ def execute(spec: ClaimSpec, ctx: Context, out: Path, checks: dict[str, Claim] |
     return record
 
 
+_EVENTS: Any = None  # in a worker: the queue its claim starts and loop progress go to
+
+
+def _throttled(send, claim_id: str, every: float = 0.5):
+    """A progress listener passing on at most one event every ``every`` seconds (and every loop's last)."""
+    last = [0.0]
+
+    def listener(label: str, done: int, steps: int | None, elapsed: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every or (steps is not None and done >= steps):
+            last[0] = now
+            send(claim_id, label, done, steps, elapsed)
+
+    return listener
+
+
 def _execute_in_worker(claim_id: str, ctx: Context, out: Path) -> dict:
-    return execute(BY_ID[claim_id], ctx, out)
+    _EVENTS.put(("started", claim_id))
+    with listening(_throttled(lambda *event: _EVENTS.put(("progress", *event)), claim_id)):
+        return execute(BY_ID[claim_id], ctx, out)
 
 
-def _start_worker(threads: int) -> None:
-    """Worker set-up: its share of torch's threads, and exit as soon as the main process is gone (killed
-    runs must not leave workers computing results nobody will record)."""
+def _start_worker(threads: int, events, hypothesis_dir: str) -> None:
+    """Worker set-up: the run's thread budget, where its progress goes, Hypothesis's folder, and exit as soon
+    as the main process is gone (killed runs must not leave workers computing results nobody will record)."""
     import torch
+    from hypothesis.configuration import set_hypothesis_home_dir
+    from threadpoolctl import threadpool_limits
 
+    global _EVENTS
+    _EVENTS = events
     torch.set_num_threads(threads)
+    threadpool_limits(limits=threads)
+    set_hypothesis_home_dir(hypothesis_dir)
     parent = os.getppid()
 
     def exit_with_parent() -> None:
@@ -165,14 +274,25 @@ def _start_worker(threads: int) -> None:
     threading.Thread(target=exit_with_parent, daemon=True).start()
 
 
-def _in_parallel(todo: list[ClaimSpec], config: RunConfig, device: str) -> Iterator[tuple[ClaimSpec, dict]]:
-    """(spec, record) of each claim as it finishes, ``config.jobs`` claims at a time in spawned workers that
-    share this process's torch threads (so OMP_NUM_THREADS still bounds the whole run)."""
-    import torch
+def _in_parallel(todo: list[ClaimSpec], config: RunConfig, device: str, display) -> Iterator[tuple[ClaimSpec, dict]]:
+    """(spec, record) of each claim as it finishes, ``config.jobs`` claims at a time in spawned workers with
+    ``config.threads`` threads each; their claim starts and loop progress reach ``display`` through a queue."""
+    context = multiprocessing.get_context("spawn")
+    events = context.Queue()
+    started = [0]
 
-    threads = max(1, torch.get_num_threads() // config.jobs)
-    executor = ProcessPoolExecutor(max_workers=config.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(threads,))
+    def relay() -> None:
+        while (event := events.get()) is not None:
+            if event[0] == "started":
+                started[0] += 1
+                display.claim_started(event[1], started[0], len(todo))
+            else:
+                display.claim_progress(*event[1:])
+
+    relay_thread = threading.Thread(target=relay, name="verify-progress-relay", daemon=True)
+    relay_thread.start()
+    executor = ProcessPoolExecutor(max_workers=config.jobs, mp_context=context, initializer=_start_worker,
+                                   initargs=(config.threads, events, str(Path(config.out) / CACHE / "hypothesis")))
     try:
         pending: dict[Future, ClaimSpec] = {
             executor.submit(_execute_in_worker, spec.id, _context(config, device, spec), Path(config.out)): spec
@@ -192,26 +312,31 @@ def _in_parallel(todo: list[ClaimSpec], config: RunConfig, device: str) -> Itera
         executor.shutdown(wait=False, cancel_futures=True)
         for process in list((getattr(executor, "_processes", None) or {}).values()):
             process.terminate()
+        events.put(None)
+        relay_thread.join(timeout=5)
 
 
-def run(config: RunConfig, progress: ProgressHook | None = None) -> dict:
+def run(config: RunConfig, display=None) -> dict:
     """Run the selected claims and return the final results document (also written to ``config.out``).
 
-    ``config.jobs`` > 1 runs that many claims at a time in worker processes (each with its share of torch's
-    threads); records are written in the order claims finish and the report keeps the catalogue order.
-    ``progress(index, total, spec, record)``: called with record None when a claim starts (one at a time
-    only) and with its record when it finishes."""
+    ``config.jobs`` > 1 runs that many claims at a time in worker processes; records are written in the order
+    claims finish and the report keeps the catalogue order. ``display`` (verify.display.RunDisplay, or
+    anything with its methods; default: silent) is told of every claim's start, loop progress and record."""
+    display = display or SilentDisplay()
     device = resolve_device(config.device)
     specs = select(config.patterns, config.paper)
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    with exclusive_output(out):
-        return _run_locked(config, device, specs, out, progress)
+    prepare_output(out)
+    with exclusive_output(out), hypothesis_home(out / CACHE / "hypothesis"):
+        return _run_locked(config, device, specs, out, display)
 
 
-def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Path,
-                progress: ProgressHook | None) -> dict:
+def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Path, display) -> dict:
     done: dict[str, dict] = {}
+    torn = repair_torn_tail(out)
+    if torn is not None:
+        display.message(f"{out / JSONL} ended in a torn line (a run killed while writing); it is set aside in "
+                        f"{out / TORN}", "yellow")
     if config.resume or config.update:
         latest = {record["id"]: record for record in read_records(out)
                   if record.get("budget") == config.budget and record.get("seed") == config.seed}
@@ -227,21 +352,23 @@ def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Pat
         (out / JSONL).unlink(missing_ok=True)
         shutil.rmtree(out / CACHE, ignore_errors=True)
 
-    run_info = {
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "finished": None,
-        "complete": False,
-        "budget": config.budget,
-        "device": device,
-        "dtype": "float64",
-        "seed": config.seed,
-        "jobs": config.jobs,
-        "selection": {"patterns": config.patterns, "paper": config.paper},
-        "command": " ".join(sys.argv),
-        "resumed": sorted(done) if config.resume else [],
-        "kept": sorted(done) if config.update else [],
-        "environment": environment(),
-    }
+    with thread_budget(config.threads):
+        run_info = {
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "finished": None,
+            "complete": False,
+            "budget": config.budget,
+            "device": device,
+            "dtype": "float64",
+            "seed": config.seed,
+            "jobs": config.jobs,
+            "threads": config.threads,
+            "selection": {"patterns": config.patterns, "paper": config.paper},
+            "command": " ".join(sys.argv),
+            "resumed": sorted(done) if config.resume else [],
+            "kept": sorted(done) if config.update else [],
+            "environment": environment(),
+        }
     records = [done[s.id] for s in specs if s.id in done]
 
     def publish() -> dict:
@@ -253,23 +380,28 @@ def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Pat
 
     def one_at_a_time() -> Iterator[tuple[ClaimSpec, dict]]:
         checks = load_checks()
-        for index, spec in enumerate(todo, start=1):
-            if progress:
-                progress(index, len(todo), spec, None)
-            yield spec, execute(spec, _context(config, device, spec), out, checks)
+        with thread_budget(config.threads):
+            for index, spec in enumerate(todo, start=1):
+                display.claim_started(spec.id, index, len(todo))
+                with listening(_throttled(display.claim_progress, spec.id, every=0.2)):
+                    record = execute(spec, _context(config, device, spec), out, checks)
+                yield spec, record
 
     publish()
     todo = [s for s in specs if s.id not in done]
+    display.run_started(len(todo), f"{len(todo)} claims to run ({len(done)} kept), {config.jobs} at a time with "
+                                   f"{config.threads} thread(s) each; results in {out}")
     started = time.perf_counter()
-    finished = _in_parallel(todo, config, device) if config.jobs > 1 and len(todo) > 1 else one_at_a_time()
+    finished = (_in_parallel(todo, config, device, display) if config.jobs > 1 and len(todo) > 1
+                else one_at_a_time())
     with closing(finished):
         for index, (spec, record) in enumerate(finished, start=1):
             record["code"] = run_info["environment"]["code"]
-            append_record(out, record)
-            records.append(record)
-            publish()
-            if progress:
-                progress(index, len(todo), spec, record)
+            with deferred():
+                append_record(out, record)
+                records.append(record)
+                publish()
+            display.claim_finished(index, len(todo), record)
     run_info["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     run_info["complete"] = True
     run_info["duration_s"] = round(time.perf_counter() - started, 2)

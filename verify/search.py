@@ -14,6 +14,8 @@ from typing import Any, Callable
 from hypothesis import find
 from hypothesis.errors import NoSuchExample
 
+from implementations.progress import track
+
 
 @dataclass
 class SearchResult:
@@ -36,9 +38,11 @@ def search_counterexample(strategy, violation: Callable[[Any], float], settings,
     precedence over the profile's ``derandomize``); None leaves the randomness to the settings.
     """
     state = {"tried": 0, "worst": float("-inf")}
+    progress = track("counterexample search: examples", settings.max_examples)
 
     def violated(x: Any) -> bool:
         state["tried"] += 1
+        progress.advance()
         margin = float(violation(x))
         if margin != margin:  # NaN margin: the statement cannot be evaluated there, which is a violation
             margin = float("inf")

@@ -10,7 +10,7 @@ function/gradient evaluation counts and the total wall-clock seconds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import time
 
@@ -64,6 +64,17 @@ class Trace:
 
     def grad_norms_with_start(self) -> np.ndarray:
         return np.concatenate([self.grad_norm0.detach().cpu().numpy()[None], self.series("grad_norm")], axis=0)
+
+    def to_plain(self) -> dict:
+        """The trace as plain data (tensors, numbers, lists, dicts), e.g. for a file read with weights_only."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_plain(cls, data: dict) -> "Trace":
+        """The trace that ``to_plain`` gave ``data``."""
+        if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
+            raise ValueError(f"data must be a dict with the keys {sorted(f.name for f in fields(cls))}")
+        return cls(**data)
 
 
 def stacked_series(traces: list[Trace], name: str) -> np.ndarray:

@@ -26,6 +26,7 @@ from implementations.problems.cnn import DigitCNNObjective
 from implementations.problems.least_squares import LeastSquares
 from implementations.problems.logistic import LogisticRegression
 from implementations.problems.logsumexp import LogSumExp
+from implementations.progress import track
 
 TASKS = ("least_squares", "logistic", "logsumexp", "cnn")
 LEARNED = ("l2o_cwss", "l2o_scalar")
@@ -89,6 +90,17 @@ class TaskResult:
     f_star: list[float] = field(default_factory=list)
     training_losses: dict[str, list[float]] = field(default_factory=dict)
 
+    def to_plain(self) -> dict:
+        """The result as plain data (its traces through Trace.to_plain)."""
+        return {"task": self.task, "f_star": list(self.f_star), "training_losses": dict(self.training_losses),
+                "traces": {method: [trace.to_plain() for trace in traces] for method, traces in self.traces.items()}}
+
+    @classmethod
+    def from_plain(cls, data: dict) -> "TaskResult":
+        """The result that ``to_plain`` gave ``data``."""
+        traces = {method: [Trace.from_plain(t) for t in items] for method, items in data["traces"].items()}
+        return cls(data["task"], traces, list(data["f_star"]), dict(data["training_losses"]))
+
 
 def _learned_run(model: StepSizeLSTM, objective, x0, iterations: int, cond_every: int, lr: float) -> Trace:
     policy = LearnedSteps(copy.deepcopy(model), lr=lr, reg=1e-2, learning=True)
@@ -110,6 +122,7 @@ def run_task(task: str, scale: Scale, seed: int) -> TaskResult:
         result.training_losses[name] = meta_train(model, train, iterations, lr=scale.online_lr)
     cond_every = 10 if cnn else 1
     methods = list(LEARNED) + [m for m in BASELINES if cnn or m != "adam"]
+    progress = track(f"{task}: test runs of every method", len(methods) * len(test))
     for method in methods:
         result.traces[method] = []
         for objective, x0 in test:
@@ -131,6 +144,7 @@ def run_task(task: str, scale: Scale, seed: int) -> TaskResult:
             else:
                 trace = adam(objective, x0, iterations, lr=1e-2)
             result.traces[method].append(trace)
+            progress.advance()
     for index, (objective, x0) in enumerate(test):
         reference = bfgs_line_search(objective, x0, 4 * iterations, "wolfe", gtol=1e-12)
         candidates = [np.nanmin(reference.values_with_start())]

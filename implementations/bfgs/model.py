@@ -24,6 +24,7 @@ import math
 import torch
 from torch import nn
 
+from implementations.progress import track
 from implementations.validation import as_tensor, check_finite, check_positive, check_positive_int
 
 PREPROCESS_P = 10.0
@@ -199,10 +200,12 @@ def meta_train(model: StepSizeModel, instances, iterations: int, lr: float = 1e-
     check_positive_int("epochs", epochs)
     policy = LearnedSteps(model, lr=lr, reg=reg)
     history = []
+    progress = track(f"meta-training {type(model).__name__}: runs", epochs * len(instances))
     for _ in range(epochs):
         for objective, x0 in instances:
             policy.state, start = None, len(policy.losses)
             cwss_bfgs(objective, x0, policy, iterations, safeguard=safeguard, cond_every=0)
             run_losses = [v for v in policy.losses[start:] if v == v]
             history.append(sum(run_losses) / max(len(run_losses), 1))
+            progress.advance()
     return history

@@ -24,7 +24,8 @@ from implementations.cfgd.optimizers import (ExactLineSearch, FixedStep, Lookahe
 from implementations.problems.hfunctions import H_FUNCTIONS, hfunction_regression
 from implementations.problems.least_squares import LeastSquares
 from implementations.problems.mlp_classifier import digit_classifier
-from implementations.storage import atomic_torch_save, locked
+from implementations.progress import track, tracked
+from implementations.storage import atomic_torch_save, load_plain, locked
 from implementations.validation import check_positive_int
 
 TASKS = ("least-squares", *H_FUNCTIONS, "classifier")
@@ -210,6 +211,8 @@ def meta_train_model(model: torch.nn.Module, make_problem: Callable[[torch.Gener
     check_positive_int("runs", runs)
     meta_optimizer = meta_optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     log = log if log is not None else {"summed_loss": [], "final_loss": [], "diverged": []}
+    progress = track(f"meta-training {type(model).__name__}: runs", runs)
+    progress.update(len(log["summed_loss"]))
     for run in range(len(log["summed_loss"]), runs):
         f, x0 = make_problem(generator)
         result = rollout(model, f, x0, iterations, step_size, unroll, meta_optimizer, generator)
@@ -220,6 +223,7 @@ def meta_train_model(model: torch.nn.Module, make_problem: Callable[[torch.Gener
             print(f"run {run + 1}/{runs}: summed loss {result.summed_loss:.4g}")
         if after_run is not None:
             after_run(run + 1, log)
+        progress.advance()
     return log
 
 
@@ -251,7 +255,7 @@ def _meta_train(config: MetaTrainConfig, log_every: int, checkpoint_path: str | 
     meta_optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     log = {"summed_loss": [], "final_loss": [], "diverged": [], "seconds": 0.0}
     if checkpoint_path is not None and os.path.exists(checkpoint_path):
-        data = torch.load(checkpoint_path, weights_only=False)
+        data = load_plain(checkpoint_path)
         if data["config"] != config.as_dict():
             raise ValueError(f"checkpoint_path {checkpoint_path!r} holds a checkpoint for another config: "
                              f"{data['config']}")
@@ -289,7 +293,7 @@ def save_checkpoint(path: str, model: torch.nn.Module, config: MetaTrainConfig, 
 
 def load_checkpoint(path: str) -> tuple[torch.nn.Module, MetaTrainConfig, dict]:
     """The model rebuilt from the checkpoint's config with its weights, the config and the log."""
-    data = torch.load(path, weights_only=False)
+    data = load_plain(path)
     config = MetaTrainConfig.from_dict(data["config"])
     model = build_model(config)
     model.load_state_dict(data["state_dict"])
@@ -330,7 +334,7 @@ def grid_search_static(task: TaskConfig, problems: list[tuple[Callable, torch.Te
     """The configuration with the lowest mean summed loss over ``problems`` (a diverged run counts as +inf);
     returns (best, table of every configuration's mean summed loss)."""
     table = []
-    for params in grid.configurations(variant):
+    for params in tracked(grid.configurations(variant), f"{variant}-CFGD grid search on {task.name}: configurations"):
         generator = torch.Generator().manual_seed(seed)
         sums = []
         for f, x0 in problems:

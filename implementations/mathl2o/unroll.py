@@ -18,7 +18,8 @@ from torch.utils.checkpoint import checkpoint
 
 from implementations.mathl2o.model import MathL2O
 from implementations.mathl2o.qp import QP
-from implementations.storage import atomic_torch_save, locked
+from implementations.progress import track
+from implementations.storage import atomic_torch_save, load_plain, locked
 from implementations.validation import check_positive, check_positive_int
 
 STEP_SCALE = 0.9999
@@ -155,7 +156,7 @@ def _train(model: MathL2O, qp: QP, T: int, lr: float, iters: int, detach_inputs:
     if checkpoint_path is not None:
         signature = _training_signature(model, qp, T, lr, detach_inputs, step_scale)
         if os.path.exists(checkpoint_path):
-            saved = torch.load(checkpoint_path, map_location=model.last.device, weights_only=False)
+            saved = load_plain(checkpoint_path, map_location=model.last.device)
             if saved["signature"] != signature:
                 raise ValueError(f"checkpoint_path {checkpoint_path!r} holds a training of other weights, instances "
                                  f"or settings ({saved['signature']} vs {signature})")
@@ -173,6 +174,8 @@ def _train(model: MathL2O, qp: QP, T: int, lr: float, iters: int, detach_inputs:
                                "grad_norms": grad_norms, "steps_done": steps_done, "diverged_at": diverged_at,
                                "finished": finished}, checkpoint_path)
 
+    progress = track(f"Math-L2O training (T={T}, lr={lr:.3g}): SGD steps", iters)
+    progress.update(done)
     for k in range(done, iters + 1):
         if k == iters:
             with torch.no_grad():
@@ -193,6 +196,7 @@ def _train(model: MathL2O, qp: QP, T: int, lr: float, iters: int, detach_inputs:
         if callback is not None:
             callback(k, model, loss, grads)
         sgd_update(params, grads, lr)
+        progress.advance()
         if checkpoint_path is not None and (k + 1) % checkpoint_every == 0 and k + 1 < iters:
             save(k + 1, finished=False)
     if checkpoint_path is not None:

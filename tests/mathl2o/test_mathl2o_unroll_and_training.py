@@ -12,6 +12,7 @@ from implementations.mathl2o import QP, MathL2O, rollout, train, training_step, 
 from implementations.mathl2o.experiments import (ModelSpec, converges, descends_sufficiently, lr_edges,
                                                  smallest_training_e, step_size_criteria)
 from implementations.mathl2o.unroll import TrainHistory
+from implementations.storage import load_plain
 
 
 def _gd_values(qp: QP, T: int) -> list[float]:
@@ -158,7 +159,7 @@ def test_checkpointed_training_interrupted_and_resumed_equals_the_uninterrupted_
     with pytest.raises(_Interrupt):
         train(MathL2O(12, e=25.0, seed=2), qp, 4, 1e-3, 10, checkpoint_path=path, checkpoint_every=3)
     monkeypatch.setattr(unroll_module, "sgd_update", real_update)
-    assert torch.load(path, weights_only=False)["steps_done"] == 6
+    assert load_plain(path)["steps_done"] == 6
     resumed_model = MathL2O(12, e=25.0, seed=2)
     resumed = train(resumed_model, qp, 4, 1e-3, 10, checkpoint_path=path, checkpoint_every=3)
     assert resumed.losses == straight.losses and resumed.grad_norms == straight.grad_norms

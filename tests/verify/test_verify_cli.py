@@ -67,3 +67,46 @@ def test_documented_finding_keeps_the_contradiction_visible_but_exits_zero(tmp_p
     assert document["claims"][0]["known_finding"] == "found false on purpose"
     report = (tmp_path / "report.md").read_text()
     assert "**CONTRADICTS**" in report and "found false on purpose" in report
+
+
+def test_version_is_printed(capsys):
+    import pytest
+
+    import verify
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"verify {verify.__version__}"
+
+
+def test_list_shows_the_gpu_and_slow_flags_and_imports_no_claim_module():
+    script = ("import sys; from verify import cli; cli.main(['list']); "
+              "print('imported:', sorted(m for m in sys.modules if m.startswith(('torch', 'verify.claims.'))))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "[gpu]" in result.stdout and "[slow]" in result.stdout
+    assert "imported: []" in result.stdout
+
+
+def test_the_implemented_ids_read_from_the_source_are_the_registered_checks():
+    from verify.registry import implemented_ids, load_checks
+
+    assert implemented_ids() == set(load_checks())
+
+
+def test_a_mistyped_claim_id_gets_the_nearest_ones_suggested(tmp_path, capsys):
+    assert cli.main(["run", "bfgs.cwss.descent-conditon", "--out", str(tmp_path)]) == 2
+    assert "did you mean bfgs.cwss.descent-condition" in capsys.readouterr().err
+
+
+def test_pytest_names_the_missing_gpu_when_gpu_tests_are_asked_for():
+    import torch
+
+    if torch.cuda.is_available():
+        import pytest
+
+        pytest.skip("a GPU is present")
+    result = subprocess.run([sys.executable, "-m", "pytest", "--device", "cuda", "-m", "gpu", "-rs", "-q",
+                             "-p", "no:cacheprovider", "tests/test_claims.py"], capture_output=True, text=True,
+                            cwd=ROOT, timeout=300)
+    assert "needs a CUDA device" in result.stdout and "slow: run with --runslow" not in result.stdout

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from implementations.bfgs import (FixedSteps, StepSizeLSTM, cwss_bfgs, cwss_step,
                                   inverse_bfgs_formula, inverse_bfgs_update)
 from implementations.bfgs.diagnostics import stacked_series
-from implementations.bfgs.experiments import FULL, QUICK, l2o_study, to_tolerance
+from implementations.bfgs.experiments import FULL, QUICK, TaskResult, l2o_study, to_tolerance
 from implementations.bfgs.stability import (descent_failure_threshold, descent_threshold_bounds,
                                             spectral_stability_bound, spectral_stability_threshold)
 from implementations.problems.logistic import LogisticRegression
@@ -702,7 +702,9 @@ def _study(ctx: Context):
     """(scale, study) of the budget: computed once per run and shared through the run's cache folder."""
     scale = QUICK if ctx.quick else FULL
     name = f"bfgs-l2o-study-{ctx.budget}-seed{ctx.seed}"
-    return scale, cached_result(ctx, name, lambda: l2o_study(scale, ctx.seed))
+    return scale, cached_result(ctx, name, lambda: l2o_study(scale, ctx.seed),
+                                encode=lambda study: {task: result.to_plain() for task, result in study.items()},
+                                decode=lambda data: {task: TaskResult.from_plain(d) for task, d in data.items()})
 
 
 def _figure_path(ctx: Context, name: str) -> str | None:
