@@ -4,39 +4,72 @@ the diagonal P, L-BFGS (torch.optim.LBFGS, strong Wolfe) and Adam. All return a 
 
 from __future__ import annotations
 
+import math
 import time
 
 import torch
 
 from implementations.bfgs.diagnostics import Trace
 from implementations.bfgs.line_search import backtracking_armijo, strong_wolfe
-from implementations.bfgs.update import inverse_bfgs_update
-from implementations.validation import as_tensor, check_finite, check_positive, check_positive_int
+from implementations.bfgs.update import SAFEGUARDS, safeguarded_update
+from implementations.validation import (as_tensor, check_choice, check_finite, check_nonnegative, check_objective,
+                                        check_positive, check_positive_int, check_subinterval)
 
 LINE_SEARCHES = ("armijo", "wolfe")
 
 
 def _start(objective, x0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """x0 (finite, shape (d,)) and f, ∇f there, checked: an objective with value and gradient that maps x0 to a
+    finite scalar and a finite gradient of x0's shape (a run cannot start where f is not defined)."""
+    check_objective("objective", objective)
     x = check_finite("x0", as_tensor("x0", x0)).detach().clone()
-    if x.dim() != 1:
-        raise ValueError(f"x0 must have shape (d,), got {tuple(x.shape)}")
-    with torch.no_grad():
-        return x, objective.value(x), objective.gradient(x)
+    if x.dim() != 1 or x.numel() == 0:
+        raise ValueError(f"x0 must have shape (d,) with d >= 1, got {tuple(x.shape)}")
+    try:
+        with torch.no_grad():
+            f, g = objective.value(x), objective.gradient(x)
+    except torch.OutOfMemoryError:
+        raise
+    except (RuntimeError, IndexError) as exc:  # typically x0 of another size than the objective's
+        raise ValueError(f"objective could not be evaluated at x0 of shape {tuple(x.shape)}: "
+                         f"{type(exc).__name__}: {exc}") from exc
+    if not (isinstance(f, torch.Tensor) and f.numel() == 1 and isinstance(g, torch.Tensor) and g.shape == x.shape):
+        raise ValueError(f"objective must map x0 of shape {tuple(x.shape)} to a scalar value and a gradient of that "
+                         f"shape, got {type(f).__name__} and {tuple(getattr(g, 'shape', ()))}")
+    if not (bool(torch.isfinite(f).all()) and bool(torch.isfinite(g).all())):
+        raise ValueError(f"the objective's value and gradient at x0 must be finite, got f(x0) = {float(f)}")
+    return x, f, g
+
+
+def _blew_up(f: torch.Tensor, g: torch.Tensor, x: torch.Tensor, limit: float) -> bool:
+    """The divergence criterion of cwss_bfgs: f, ∇f or x non-finite, or |f| above ``limit``."""
+    return not (math.isfinite(float(f)) and abs(float(f)) <= limit and bool(torch.isfinite(g).all())
+                and bool(torch.isfinite(x).all()))
 
 
 def bfgs_line_search(objective, x0, iterations: int, line_search: str = "wolfe", safeguard: str = "skip",
-                     gtol: float = 0.0) -> Trace:
+                     gtol: float = 0.0, blowup: float = 1e12) -> Trace:
     """BFGS x⁺ = x − α H∇f with α from ``line_search`` ('armijo' or 'wolfe'); H_0 = I, then the
     Shanno–Phua scaling before the first update (N&W Eq. 6.20, as scipy's BFGS does not but N&W advise).
     A failed line search is recorded (``line_search_failed``) and the step still taken if it decreased f,
-    otherwise the run stops there. Stops early when ‖g‖ ≤ gtol. Single instance, x0 of shape (d,)."""
-    if line_search not in LINE_SEARCHES:
-        raise ValueError(f"line_search must be one of {LINE_SEARCHES}, got {line_search!r}")
+    otherwise the run stops there. Stops early when ‖g‖ ≤ gtol. Single instance, x0 of shape (d,).
+
+    Divergence is recorded, never raised, with the criterion and convention of ``cwss_bfgs``: the run diverges
+    at iteration k when f(x_{k+1}), ∇f(x_{k+1}) or x_{k+1} is non-finite or |f(x_{k+1})| > blowup·max(1, |f(x_0)|)
+    (f unbounded below, e.g. an indefinite or linear objective, where the strong-Wolfe search runs up to its
+    alpha_max); then ``diverged_at`` = [k], that row's f is NaN, x stays at x_k and the run stops.
+    """
+    check_choice("line_search", line_search, LINE_SEARCHES)
+    check_choice("safeguard", safeguard, SAFEGUARDS)
     check_positive_int("iterations", iterations)
+    check_nonnegative("gtol", gtol)
+    check_positive("blowup", blowup)
     started = time.perf_counter()
     x, f, g = _start(objective, x0)
+    limit = blowup * max(1.0, abs(float(f)))
     H = torch.eye(x.shape[0], dtype=x.dtype, device=x.device)
     trace = Trace(f0=f.reshape(1).clone(), grad_norm0=torch.linalg.vector_norm(g).reshape(1), started=started)
+    trace.diverged_at = torch.tensor([-1])
     evaluations = 1
     for k in range(iterations):
         if float(torch.linalg.vector_norm(g)) <= gtol:
@@ -55,18 +88,23 @@ def bfgs_line_search(objective, x0, iterations: int, line_search: str = "wolfe",
         g_next = result.g if result.g is not None else objective.gradient(x_next)
         if result.g is None:
             evaluations += 1
+        if _blew_up(result.f, g_next, x_next, limit):
+            trace.record(f=torch.tensor(float("nan")), grad_norm=torch.linalg.vector_norm(g),
+                         step_length=torch.tensor(result.alpha),
+                         line_search_failed=torch.tensor(float(not result.success)))
+            trace.diverged_at = torch.tensor([k])
+            break
         s, y = x_next - x, g_next - g
         bs = -result.alpha * g  # s = α p = −α H g, so H⁻¹s = −α g: Powell damping needs no solve
         if k == 0 and float(y @ y) > 0 and float(y @ s) > 0:
             scale = float(y @ s) / float(y @ y)
             H, bs = scale * H, bs / scale
-        H, fired = inverse_bfgs_update(H, s, y, safeguard, bs=bs)
+        H, fired = safeguarded_update(H, s, y, safeguard, bs=bs)
         x, f, g = x_next, result.f, g_next
         trace.record(f=f, grad_norm=torch.linalg.vector_norm(g), p_dev_inf=torch.tensor(abs(result.alpha - 1)),
                      ys=y @ s, descent=torch.tensor(1.0), safeguard_fired=fired.to(x.dtype),
                      step_length=torch.tensor(result.alpha), line_search_failed=torch.tensor(float(not result.success)))
     trace.evaluations, trace.wall_time = evaluations, time.perf_counter() - started
-    trace.diverged_at = torch.tensor([-1])
     trace.x, trace.H = x.unsqueeze(0), H.unsqueeze(0)
     return trace
 
@@ -80,8 +118,7 @@ class HypergradientSteps:
 
     def __init__(self, beta: float = 0.05, interval: tuple[float, float] = (0.1, 1.9)) -> None:
         check_positive("beta", beta)
-        if not 0 <= interval[0] < interval[1] <= 2:
-            raise ValueError(f"interval must satisfy 0 <= low < high <= 2, got {interval}")
+        interval = check_subinterval("interval", interval, 0.0, 2.0)
         self.beta, self.interval = beta, interval
         self.P = None
         self.previous_d = None
@@ -106,6 +143,7 @@ def lbfgs_torch(objective, x0, iterations: int, history: int = 10) -> Trace:
     """torch.optim.LBFGS with line_search_fn='strong_wolfe' (≤ 25 line-search evaluations), one outer
     iteration per recorded step."""
     check_positive_int("iterations", iterations)
+    check_positive_int("history", history)
     started = time.perf_counter()
     x, f, g = _start(objective, x0)
     trace = Trace(f0=f.reshape(1).clone(), grad_norm0=torch.linalg.vector_norm(g).reshape(1), started=started)

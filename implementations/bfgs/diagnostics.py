@@ -17,6 +17,9 @@ import time
 import numpy as np
 import torch
 
+from implementations.validation import (check_instance, check_nonnegative, check_number, check_positive_int,
+                                        check_real_tensor)
+
 FIELDS = ("f", "grad_norm", "p_dev_inf", "p_dev_fro", "clip_fraction", "cond_H", "ys", "descent",
           "safeguard_fired", "step_length", "line_search_failed", "elapsed")
 
@@ -34,6 +37,30 @@ class Trace:
     iterates: torch.Tensor | None = None
 
     started: float = 0.0
+
+    def __post_init__(self) -> None:
+        """f0 and grad_norm0 real floating tensors of one shape (B,); rows one list per field of FIELDS; an
+        integer diverged_at of shape (B,) or None; counts and times finite and >= 0; x, H, iterates tensors or
+        None (TypeError/ValueError naming the field)."""
+        check_real_tensor("f0", self.f0, dim=1, finite=False)
+        check_real_tensor("grad_norm0", self.grad_norm0, finite=False)
+        if self.grad_norm0.shape != self.f0.shape:
+            raise ValueError(f"grad_norm0 must have the shape of f0, {tuple(self.f0.shape)}, got "
+                             f"{tuple(self.grad_norm0.shape)}")
+        check_instance("rows", self.rows, dict)
+        if set(self.rows) != set(FIELDS):
+            raise ValueError(f"rows must have exactly the keys {FIELDS}, got {sorted(self.rows)}")
+        if self.diverged_at is not None and not (isinstance(self.diverged_at, torch.Tensor)
+                                                 and not self.diverged_at.is_floating_point()
+                                                 and self.diverged_at.shape == self.f0.shape):
+            raise TypeError(f"diverged_at must be None or an integer tensor of shape {tuple(self.f0.shape)}, got "
+                            f"{self.diverged_at!r}")
+        check_positive_int("evaluations", self.evaluations, minimum=0)
+        check_nonnegative("wall_time", self.wall_time)
+        check_number("started", self.started)
+        for name in ("x", "H", "iterates"):
+            if getattr(self, name) is not None:
+                check_instance(name, getattr(self, name), torch.Tensor, "torch tensor or None")
 
     def record(self, **values: torch.Tensor) -> None:
         values.setdefault("elapsed", torch.tensor(time.perf_counter() - self.started))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from implementations.validation import check_positive_int
+from implementations.validation import check_positive, check_positive_int
 
 
 @dataclass
@@ -38,6 +38,7 @@ def backtracking_armijo(objective, x: torch.Tensor, f: torch.Tensor, g: torch.Te
                         max_evaluations: int = 50) -> LineSearchResult:
     """The first α = α₀ρ^j with f(x + αp) ≤ f + c₁α gᵀp (N&W Alg. 3.1); the gradient is not evaluated."""
     _check_constants(c1)
+    check_positive("alpha0", alpha0)
     if not 0 < shrink < 1:
         raise ValueError(f"shrink must lie in (0, 1), got {shrink}")
     check_positive_int("max_evaluations", max_evaluations)
@@ -55,7 +56,10 @@ def backtracking_armijo(objective, x: torch.Tensor, f: torch.Tensor, g: torch.Te
 
 
 def _cubic_minimiser(a, fa, da, b, fb, db) -> float | None:
-    """Minimiser of the cubic interpolating φ, φ' at a and b (N&W Eq. 3.59); None when undefined."""
+    """Minimiser of the cubic interpolating φ, φ' at a and b (N&W Eq. 3.59); None when undefined (also for
+    a = b, where the bracket has shrunk to a point)."""
+    if a == b:
+        return None
     d1 = da + db - 3 * (fa - fb) / (a - b)
     radicand = d1 * d1 - da * db
     if radicand < 0:
@@ -72,6 +76,9 @@ def strong_wolfe(objective, x: torch.Tensor, f: torch.Tensor, g: torch.Tensor, p
                  max_evaluations: int = 50) -> LineSearchResult:
     """A step satisfying the strong Wolfe conditions (N&W Alg. 3.5/3.6); evaluates f and ∇f at trials."""
     _check_constants(c1, c2)
+    check_positive("alpha0", alpha0)
+    if not check_positive("alpha_max", alpha_max) >= alpha0:
+        raise ValueError(f"alpha_max must be >= alpha0 = {alpha0}, got {alpha_max}")
     check_positive_int("max_evaluations", max_evaluations)
     f0, slope0 = float(f), float(g @ p)
     if not slope0 < 0:
@@ -111,6 +118,9 @@ def strong_wolfe(objective, x: torch.Tensor, f: torch.Tensor, g: torch.Tensor, p
     previous, f_prev, d_prev = 0.0, f0, slope0
     alpha = alpha0
     while evaluations < max_evaluations:
+        if alpha == previous:  # already at alpha_max and φ still decreasing there: no bracket, no Wolfe step
+            return LineSearchResult(alpha, value, grad, evaluations, False,
+                                    "φ still decreases at alpha_max (f may be unbounded below along p)")
         value, grad, fv, dv = phi(alpha)
         if fv != fv or fv > f0 + c1 * alpha * slope0 or (evaluations > 1 and fv >= f_prev):
             if fv != fv or fv == float("inf"):

@@ -25,7 +25,9 @@ import torch
 from torch import nn
 
 from implementations.progress import track
-from implementations.validation import as_tensor, check_finite, check_positive, check_positive_int
+from implementations.validation import (as_tensor, check_bool, check_choice, check_finite, check_instance,
+                                        check_nonnegative, check_objective, check_positive, check_positive_int,
+                                        check_real_tensor, check_subinterval)
 
 PREPROCESS_P = 10.0
 
@@ -50,8 +52,8 @@ def step_features(x: torch.Tensor, g: torch.Tensor, d: torch.Tensor) -> tuple[to
     d = check_finite("d", as_tensor("d", d, like=x))
     if g.shape != x.shape or d.shape != x.shape:
         raise ValueError(f"x, g, d must share one shape, got {tuple(x.shape)}, {tuple(g.shape)}, {tuple(d.shape)}")
-    if x.dim() not in (1, 2):
-        raise ValueError(f"x must have shape (d,) or (B, d), got {tuple(x.shape)}")
+    if x.dim() not in (1, 2) or x.numel() == 0:
+        raise ValueError(f"x must have shape (d,) or (B, d), non-empty, got {tuple(x.shape)}")
     return x, torch.cat([preprocess(x), preprocess(g), preprocess(d)], dim=-1)
 
 
@@ -59,7 +61,22 @@ def bounded_steps(raw: torch.Tensor, interval: tuple[float, float],
                   coordinatewise: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """(P, clipped fraction over the last axis): the output map P = clip(2σ(o), low, high) of the raw
     per-coordinate outputs o (…, d), shared by every step-size model. ``coordinatewise=False`` first
-    averages o over coordinates (one scalar step p·I). Any o without NaN (±inf included) gives P ∈ [low, high]."""
+    averages o over coordinates (one scalar step p·I). Any o without NaN (±inf included) gives P ∈ [low, high].
+    Checked: raw a real floating tensor (…, d), d >= 1, without NaN; interval (low, high) with
+    0 <= low < high <= 2; coordinatewise a bool. The models call the unchecked :func:`map_steps`."""
+    check_real_tensor("raw", raw, finite=False)
+    if raw.dim() < 1:
+        raise ValueError("raw must have shape (…, d), got a 0-d tensor")
+    if bool(torch.isnan(raw).any()):
+        raise ValueError("raw contains NaN entries")
+    interval = check_subinterval("interval", interval, 0.0, 2.0)
+    check_bool("coordinatewise", coordinatewise)
+    return map_steps(raw, interval, coordinatewise)
+
+
+def map_steps(raw: torch.Tensor, interval: tuple[float, float],
+              coordinatewise: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`bounded_steps` without its input checks (the models' interval is checked at construction)."""
     if not coordinatewise:
         raw = raw.mean(-1, keepdim=True).expand_as(raw)
     unclipped = 2 * torch.sigmoid(raw)
@@ -70,7 +87,8 @@ def bounded_steps(raw: torch.Tensor, interval: tuple[float, float],
 
 
 def check_interval(interval) -> tuple[float, float]:
-    low, high = interval
+    """A step-size model's interval: a pair (low, high) with 0 <= low < 1 < high <= 2 (so P = 1 lies inside)."""
+    low, high = check_subinterval("interval", interval, 0.0, 2.0)
     if not 0 <= low < 1 < high <= 2:
         raise ValueError(f"interval must satisfy 0 <= low < 1 < high <= 2, got {interval}")
     return float(low), float(high)
@@ -90,6 +108,9 @@ class StepSizeModel(nn.Module):
                  **encoder: nn.Module) -> None:
         check_positive_int("hidden", hidden)
         interval = check_interval(interval)
+        check_bool("coordinatewise", coordinatewise)
+        for name, module in encoder.items():
+            check_instance(name, module, nn.Module, "torch.nn.Module (an encoder part)")
         super().__init__()
         self.interval = interval
         self.coordinatewise = coordinatewise
@@ -109,7 +130,7 @@ class StepSizeModel(nn.Module):
         x, features = step_features(x, g, d)
         hidden, state = self.encode(features.to(self.head.weight.dtype), state)
         raw = self.head(hidden).reshape(x.shape)
-        P, clipped = bounded_steps(raw, self.interval, self.coordinatewise)
+        P, clipped = map_steps(raw, self.interval, self.coordinatewise)
         return P.to(x.dtype), clipped.to(x.dtype), state
 
 
@@ -151,9 +172,10 @@ class LearnedSteps:
     is not finite is skipped (counted in ``skipped_updates``)."""
 
     def __init__(self, model: StepSizeModel, lr: float = 1e-3, reg: float = 1e-2, learning: bool = True) -> None:
+        check_instance("model", model, StepSizeModel, "StepSizeModel (StepSizeLSTM, StepSizeMLP, StepSizeTransformer)")
         check_positive("lr", lr)
-        if not (isinstance(reg, (int, float)) and reg >= 0):
-            raise ValueError(f"reg must be >= 0, got {reg!r}")
+        check_nonnegative("reg", reg)
+        check_bool("learning", learning)
         self.model, self.reg, self.learns = model, reg, learning
         self.optimiser = torch.optim.Adam(model.parameters(), lr=lr) if learning else None
         self.state = None
@@ -189,6 +211,17 @@ class LearnedSteps:
         self.losses.append(float(loss.detach()))
 
 
+def _check_instances(instances) -> None:
+    """A non-empty list (or tuple) of (objective, x0) pairs, each objective with value and gradient."""
+    check_instance("instances", instances, (list, tuple), "list of (objective, x0) pairs")
+    if len(instances) == 0:
+        raise ValueError("instances must hold at least one (objective, x0) pair")
+    for pair in instances:
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise TypeError(f"instances must hold (objective, x0) pairs, got an entry {type(pair).__name__}")
+        check_objective("instances' objective", pair[0])
+
+
 def meta_train(model: StepSizeModel, instances, iterations: int, lr: float = 1e-3, reg: float = 1e-2,
                epochs: int = 1, safeguard: str = "skip") -> list[float]:
     """Meta-train ``model`` in place: for each (objective, x0) in ``instances`` (``epochs`` passes), run
@@ -196,8 +229,11 @@ def meta_train(model: StepSizeModel, instances, iterations: int, lr: float = 1e-
     the mean online loss of each run."""
     from implementations.bfgs.solver import cwss_bfgs
 
+    check_instance("model", model, StepSizeModel, "StepSizeModel (StepSizeLSTM, StepSizeMLP, StepSizeTransformer)")
+    _check_instances(instances)
     check_positive_int("iterations", iterations)
     check_positive_int("epochs", epochs)
+    check_choice("safeguard", safeguard, ("skip", "damp"))
     policy = LearnedSteps(model, lr=lr, reg=reg)
     history = []
     progress = track(f"meta-training {type(model).__name__}: runs", epochs * len(instances))

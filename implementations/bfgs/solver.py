@@ -18,9 +18,10 @@ from typing import Callable, Protocol
 import torch
 
 from implementations.bfgs.diagnostics import Trace
-from implementations.bfgs.update import condition_number, inverse_bfgs_update
-from implementations.validation import (as_tensor, check_closed_interval, check_finite, check_positive,
-                                        check_positive_int, check_spd)
+from implementations.bfgs.update import SAFEGUARDS, condition_number, safeguarded_update
+from implementations.validation import (as_tensor, check_bool, check_choice, check_closed_interval, check_finite,
+                                        check_objective, check_positive, check_positive_int, check_spd,
+                                        check_subinterval)
 
 
 class Objective(Protocol):
@@ -41,6 +42,11 @@ class StepPolicy(Protocol):
 STABLE_INTERVAL = (0.0, 2.0)
 
 
+def check_step_interval(interval) -> tuple[float, float] | None:
+    """None (no range check, on purpose) or a pair (low, high) with 0 <= low < high <= 2."""
+    return None if interval is None else check_subinterval("interval", interval, *STABLE_INTERVAL)
+
+
 def check_steps(P: torch.Tensor, interval: tuple[float, float] | None) -> torch.Tensor:
     """P finite and, unless ``interval`` is None, every entry inside the closed interval (default [0, 2], the
     range in which the exact-Hessian step is non-expanding: THEORY.md §2.1 D4)."""
@@ -52,6 +58,7 @@ def cwss_step(x: torch.Tensor, g: torch.Tensor, H: torch.Tensor, P: torch.Tensor
               interval: tuple[float, float] | None = STABLE_INTERVAL) -> torch.Tensor:
     """x⁺ = x − P H g for x, g, P (..., d), H (..., d, d) SPD (validated: shapes, finiteness, SPD, and P within
     ``interval``; pass interval=None to study steps outside [0, 2] on purpose)."""
+    interval = check_step_interval(interval)
     x = check_finite("x", as_tensor("x", x))
     g = check_finite("g", as_tensor("g", g, like=x))
     P = check_steps(as_tensor("P", P, like=x), interval)
@@ -71,11 +78,14 @@ class FixedSteps:
 
     def __init__(self, schedule: Callable[[int], torch.Tensor] | float,
                  interval: tuple[float, float] | None = STABLE_INTERVAL) -> None:
-        self.interval = interval
+        self.interval = interval = check_step_interval(interval)
         if callable(schedule):
             self.schedule = schedule
         else:
-            constant = check_steps(torch.as_tensor(schedule, dtype=torch.float64), interval)
+            try:
+                constant = check_steps(as_tensor("schedule", schedule), interval)
+            except ValueError as exc:
+                raise ValueError(f"schedule: {exc}") from None
             self.schedule = lambda k: constant
 
     def propose(self, k, x, g, d):
@@ -91,6 +101,20 @@ def _gradient(objective: Objective, x: torch.Tensor) -> torch.Tensor:
         return objective.gradient(x)
 
 
+def _start_values(objective: Objective, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """f (B,) and ∇f (B, d) at x (B, d); ValueError naming x0 when the objective cannot take x's shape."""
+    batch, dim = x.shape
+    try:
+        with torch.no_grad():
+            f = objective.value(x).reshape(batch)
+        return f, _gradient(objective, x).reshape(batch, dim)
+    except torch.OutOfMemoryError:
+        raise
+    except (RuntimeError, IndexError) as exc:
+        raise ValueError(f"objective could not be evaluated at x0 of shape {tuple(x.shape)} (value (B,) and "
+                         f"gradient (B, d) expected): {type(exc).__name__}: {exc}") from exc
+
+
 def cwss_bfgs(objective: Objective, x0, policy: StepPolicy, iterations: int, safeguard: str = "skip",
               H0: torch.Tensor | None = None, cond_every: int = 1, keep_iterates: bool = False,
               blowup: float = 1e12) -> Trace:
@@ -99,21 +123,25 @@ def cwss_bfgs(objective: Objective, x0, policy: StepPolicy, iterations: int, saf
     κ(H_k) is computed every ``cond_every`` iterations (an O(d³) eigendecomposition; NaN otherwise; 0 = never).
     ``H0``: a fixed SPD initial inverse Hessian (B, d, d), which also disables the Shanno–Phua scaling.
     ``blowup``: the divergence threshold on |f| relative to max(1, |f(x_0)|) (module docstring).
+    Arguments are checked once at entry (TypeError/ValueError naming the argument).
     """
+    check_objective("objective", objective)
+    check_objective("policy", policy, ("propose", "learn"))
+    check_bool("policy.learns", getattr(policy, "learns", None))
     check_positive_int("iterations", iterations)
+    check_choice("safeguard", safeguard, SAFEGUARDS)
     check_positive("blowup", blowup)
+    check_bool("keep_iterates", keep_iterates)
     if isinstance(cond_every, bool) or not isinstance(cond_every, int) or cond_every < 0:
         raise ValueError(f"cond_every must be an int >= 0, got {cond_every!r}")
     x = check_finite("x0", as_tensor("x0", x0)).detach().clone()
     if x.dim() == 1:
         x = x.unsqueeze(0)
-    if x.dim() != 2:
-        raise ValueError(f"x0 must have shape (d,) or (B, d), got {tuple(x.shape)}")
+    if x.dim() != 2 or x.numel() == 0:
+        raise ValueError(f"x0 must have shape (d,) or (B, d) with B, d >= 1, got {tuple(x.shape)}")
     batch, dim = x.shape
     started = time.perf_counter()
-    with torch.no_grad():
-        f = objective.value(x).reshape(batch)
-    g = _gradient(objective, x).reshape(batch, dim)
+    f, g = _start_values(objective, x)
     evaluations = 1
     eye = torch.eye(dim, dtype=x.dtype, device=x.device)
     if H0 is None:
@@ -121,7 +149,10 @@ def cwss_bfgs(objective: Objective, x0, policy: StepPolicy, iterations: int, saf
         H = scale[:, None, None] * eye
         rescale = True
     else:
-        H = check_spd("H0", as_tensor("H0", H0, like=x)).expand(batch, dim, dim).clone()
+        H = check_spd("H0", as_tensor("H0", H0, like=x))
+        if H.shape not in ((dim, dim), (batch, dim, dim)):
+            raise ValueError(f"H0 must have shape (d, d) or (B, d, d) = {(batch, dim, dim)}, got {tuple(H.shape)}")
+        H = H.expand(batch, dim, dim).clone()
         rescale = False
     trace = Trace(f0=f.clone(), grad_norm0=torch.linalg.vector_norm(g, dim=-1), started=started)
     diverged_at = torch.full((batch,), -1, dtype=torch.long, device=x.device)
@@ -158,7 +189,7 @@ def cwss_bfgs(objective: Objective, x0, policy: StepPolicy, iterations: int, saf
             good = (ys > 0) & (yy > 0)
             gamma = torch.where(good, ys / yy.clamp_min(torch.finfo(x.dtype).tiny), H[:, 0, 0])
             H = gamma[:, None, None] * eye
-        updated, fired = inverse_bfgs_update(H, s, y, safeguard)
+        updated, fired = safeguarded_update(H, s, y, safeguard)
         overflow = ~torch.isfinite(updated).all(-1).all(-1)
         diverged_at = torch.where((diverged_at < 0) & overflow, torch.full_like(diverged_at, k), diverged_at)
         H = torch.where(overflow[:, None, None], H, updated)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from implementations.validation import check_finite
+from implementations.validation import check_choice, check_finite, check_number, check_real_tensor, check_spd
 
 SAFEGUARDS = ("skip", "damp", "none")
 
@@ -80,17 +80,33 @@ def inverse_bfgs_update(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor, safeg
     an instance is skipped when yᵀs ≤ curvature_eps·‖s‖‖y‖ (this includes s = 0 or y = 0). With either
     safeguard an update whose rank-two factors overflow (yᵀs > 0 too small to divide by) is skipped and fired.
     ``bs``: H⁻¹s if the caller knows it (used by ``"damp"`` only, see :func:`powell_damped_y`).
+    Checked: H a finite symmetric positive-definite (batch of) matrix (the safeguards' guarantee H⁺ ≻ 0
+    needs it; a Cholesky factorisation per call), s, y (and bs) finite real tensors of shape H.shape[:-1],
+    curvature_eps in [0, 1) (by Cauchy–Schwarz yᵀs ≤ ‖s‖‖y‖, so 1 would skip every update). The solvers
+    call :func:`safeguarded_update`, which skips these checks, once per iteration.
     """
-    if safeguard not in SAFEGUARDS:
-        raise ValueError(f"safeguard must be one of {SAFEGUARDS}, got {safeguard!r}")
+    check_choice("safeguard", safeguard, SAFEGUARDS)
+    check_number("curvature_eps", curvature_eps, 0.0, 1.0, high_open=True)
+    check_real_tensor("H", H, finite=False)
     if H.dim() < 2 or H.shape[-1] != H.shape[-2]:
         raise ValueError(f"H must be a (batch of) square matrices, got shape {tuple(H.shape)}")
+    for name, tensor in (("s", s), ("y", y)) + ((("bs", bs),) if bs is not None else ()):
+        check_real_tensor(name, tensor, finite=False, nonempty=False)
     if s.shape != H.shape[:-1] or y.shape != s.shape:
         raise ValueError(f"s and y must have shape {tuple(H.shape[:-1])}, got s {tuple(s.shape)}, y {tuple(y.shape)}")
     if bs is not None and bs.shape != s.shape:
         raise ValueError(f"bs must have the shape of s, {tuple(s.shape)}, got {tuple(bs.shape)}")
-    for name, tensor in (("H", H), ("s", s), ("y", y)) + ((("bs", bs),) if bs is not None else ()):
+    for name, tensor in (("s", s), ("y", y)) + ((("bs", bs),) if bs is not None else ()):
         check_finite(name, tensor)
+    check_spd("H", H)
+    return safeguarded_update(H, s, y, safeguard, curvature_eps, bs)
+
+
+def safeguarded_update(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor, safeguard: str = "skip",
+                       curvature_eps: float = 1e-10,
+                       bs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`inverse_bfgs_update` without its input checks (for the solvers' inner loops, whose H is SPD
+    by construction and whose s, y are checked finite there)."""
     if safeguard == "none":
         return inverse_bfgs_formula(H, s, y), torch.zeros(s.shape[:-1], dtype=torch.bool, device=s.device)
     if safeguard == "damp":

@@ -26,10 +26,10 @@ from typing import Callable
 import torch
 from torch.func import jvp, vmap
 
-from implementations.cfgd.gauss_jacobi import gauss_jacobi
+from implementations.cfgd.gauss_jacobi import MAX_NODES, gauss_jacobi
 from implementations.cfgd.hutchinson import rademacher_probes
-from implementations.validation import (as_tensor, broadcast_per_coordinate, check_finite,
-                                        check_open_interval, check_positive_int)
+from implementations.validation import (as_tensor, broadcast_per_coordinate, check_bool, check_callable,
+                                        check_finite, check_generator, check_open_interval, check_positive_int)
 
 HESSIAN_MODES = ("exact", "hutchinson", "hutchinson-abs")
 DEFAULT_CHUNK = 256
@@ -40,13 +40,21 @@ def caputo_constant(alpha: torch.Tensor) -> torch.Tensor:
     return (1 - alpha) / torch.pow(2.0, 1 - alpha)
 
 
-def _check_inputs(x, alpha, beta, c, nodes: int, hessian: str, probes: int):
+def _check_inputs(f, x, alpha, beta, c, nodes: int, hessian: str, probes: int, generator, chunk_size):
+    """Validated (alpha, beta, c) broadcast to x; f callable (and of x's size when it states one)."""
+    check_callable("f", f)
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError("x must be a floating torch tensor")
-    if x.dim() != 1:
-        raise ValueError(f"x must be a flat vector of shape (d,), got shape {tuple(x.shape)}")
+    if x.dim() != 1 or x.numel() == 0:
+        raise ValueError(f"x must be a flat non-empty vector of shape (d,), got shape {tuple(x.shape)}")
+    size = getattr(f, "dim", None)
+    if isinstance(size, int) and not isinstance(size, bool) and size != x.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} entries but f is a function of {size} variables")
     check_finite("x", x)
-    check_positive_int("nodes", nodes)
+    check_generator("generator", generator)
+    if chunk_size is not None:
+        check_positive_int("chunk_size", chunk_size)
+    check_positive_int("nodes", nodes, maximum=MAX_NODES)
     if hessian not in HESSIAN_MODES:
         raise ValueError(f"hessian must be one of {HESSIAN_MODES}, got {hessian!r}")
     check_positive_int("probes", probes)
@@ -173,7 +181,17 @@ def _node_derivatives(f, x, tau, hessian, probes, generator, chunk_size, structu
     dim, s = tau.shape
     index = torch.arange(dim, device=x.device).repeat_interleave(s)
     probe_vectors = None if hessian == "exact" else rademacher_probes(probes, x, generator)
-    g, h = coordinate_derivatives(f, x, index, tau.reshape(-1), hessian, probe_vectors, chunk_size, structured)
+    try:
+        g, h = coordinate_derivatives(f, x, index, tau.reshape(-1), hessian, probe_vectors, chunk_size, structured)
+    except torch.OutOfMemoryError:
+        raise
+    except (RuntimeError, IndexError) as exc:  # f is no scalar function of a vector of x's shape
+        raise ValueError(f"f must be a scalar torch function of a flat vector of shape {tuple(x.shape)} that "
+                         f"torch.func can differentiate; evaluating its partials failed: {type(exc).__name__}: "
+                         f"{exc}") from exc
+    if g.numel() != index.numel() or h.numel() != index.numel():
+        raise ValueError(f"f must be a scalar torch function of x: its partials have shape {tuple(g.shape)}, "
+                         f"not one per point {tuple(index.shape)}")
     return g.reshape(dim, s), h.reshape(dim, s)
 
 
@@ -196,7 +214,8 @@ def caputo_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, 
     Andrychowicz et al.; the authors' code detaches it too).
     Raises TypeError/ValueError for bad input (α ∉ (0,1), s < 1, shapes, non-finite x, unknown mode).
     """
-    alpha, beta, c = _check_inputs(x, alpha, beta, c, nodes, hessian, probes)
+    alpha, beta, c = _check_inputs(f, x, alpha, beta, c, nodes, hessian, probes, generator, chunk_size)
+    check_bool("structured", structured)
     x_const = x.detach()
     u, w = gauss_jacobi(nodes, alpha)
     offset = (x_const - c).unsqueeze(-1)
@@ -218,7 +237,7 @@ def authors_caputo_direction(f: Callable[[torch.Tensor], torch.Tensor], x: torch
     side of c_j from x_j) and the β-term keeps a + sign where §1.2 has (x_j − c_j) < 0.
     ``hessian`` may be set to "exact" to use |∂²_jj f| instead of the probes (for deterministic checks).
     """
-    alpha, beta, c = _check_inputs(x, alpha, beta, c, nodes, "exact" if hessian == "exact" else hessian, probes)
+    alpha, beta, c = _check_inputs(f, x, alpha, beta, c, nodes, hessian, probes, generator, chunk_size)
     x_const = x.detach()
     u, w = gauss_jacobi(nodes, alpha)
     distance = (x_const - c).abs().unsqueeze(-1)

@@ -15,6 +15,32 @@ import torch
 
 from implementations.validation import as_tensor, check_open_interval, check_positive_int
 
+#: More nodes are never needed (the rule is exact to degree 2s − 1) and each rule is an O(s³) eigenproblem.
+MAX_NODES = 1000
+
+
+def order_gap(dtype: torch.dtype) -> float:
+    """The smallest 1 − α for which the s ≥ 2 rule is computed in ``dtype`` to about half its digits: √eps.
+
+    The Golub–Welsch weights carry a relative error of about eps/(1 − α) (measured against the mpmath rule of
+    theory.cfgd: 1e-8 at 1 − α = 1e-8, 1e-4 at 1e-12, 25% at 3e-16; at 1 − α = 2⁻⁵³ the Jacobi matrix
+    divides by 2 − α − 1 = 0 and every node is NaN), so 1 − α >= √eps keeps it below √eps.
+    """
+    return torch.finfo(dtype).eps ** 0.5
+
+
+def check_order(alpha: torch.Tensor, s: int) -> torch.Tensor:
+    """Every α in (0, 1) (s = 1: the closed form holds on all of it) or, for s >= 2, in (0, 1 − √eps]."""
+    check_open_interval("alpha", alpha, 0.0, 1.0)
+    if s >= 2:
+        gap = order_gap(alpha.dtype)
+        too_close = alpha > 1 - gap
+        if bool(too_close.any()):
+            raise ValueError(f"alpha must lie in (0, 1 − {gap:.3g}] for an s = {s} node rule in {alpha.dtype} (the "
+                             f"Golub–Welsch weights lose about eps/(1 − alpha) relative accuracy), got "
+                             f"{alpha[too_close].flatten()[0].item()!r}")
+    return alpha
+
 
 def jacobi_matrix(s: int, alpha: torch.Tensor) -> torch.Tensor:
     """The s×s Jacobi matrix of the monic recurrence of P_n^(a,b), a = −α, b = 0 (batched over α).
@@ -51,11 +77,11 @@ def gauss_jacobi(s: int, alpha) -> tuple[torch.Tensor, torch.Tensor]:
     alpha.shape + (s,), in alpha's dtype and on alpha's device). Nodes are sorted ascending.
     s = 1 uses the closed form u₁ = α/(2 − α), w₁ = 2^(1−α)/(1−α) (differentiable in α); s ≥ 2 uses
     Golub–Welsch (eigh is differentiable too: the Jacobi matrix has simple eigenvalues).
-    Raises TypeError if s is not an int, ValueError if s < 1 or any α is NaN or outside (0, 1).
+    Raises TypeError if s is not an int, ValueError if s is outside [1, MAX_NODES] or any α is NaN or outside
+    (0, 1), or, for s >= 2, above 1 − √eps of its dtype (see :func:`order_gap`).
     """
-    check_positive_int("s", s)
-    alpha = as_tensor("alpha", alpha)
-    check_open_interval("alpha", alpha, 0.0, 1.0)
+    check_positive_int("s", s, maximum=MAX_NODES)
+    alpha = check_order(as_tensor("alpha", alpha), s)
     mu0 = total_weight(alpha)
     if s == 1:
         return (alpha / (2 - alpha)).unsqueeze(-1), mu0.unsqueeze(-1)

@@ -12,7 +12,7 @@ from typing import Callable
 
 import torch
 
-from implementations.validation import check_positive_int
+from implementations.validation import check_callable, check_generator, check_positive_int, check_real_tensor
 
 
 def rademacher_probes(probes: int, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -21,6 +21,7 @@ def rademacher_probes(probes: int, like: torch.Tensor, generator: torch.Generato
     dtype and device come from ``like``; the draw uses ``generator`` (on its own device) when given.
     """
     check_positive_int("probes", probes)
+    check_generator("generator", generator)
     draw_device = generator.device if generator is not None else like.device
     bits = torch.randint(0, 2, (probes, *like.shape), generator=generator, device=draw_device)
     return (2 * bits - 1).to(device=like.device, dtype=like.dtype)
@@ -31,7 +32,11 @@ def hutchinson_estimate(hvp: Callable[[torch.Tensor], torch.Tensor], probe_batch
 
     With all 2^d sign vectors as probes this is exactly diag(H) (the expectation itself).
     """
-    products = hvp(probe_batch)
+    try:
+        products = hvp(probe_batch)
+    except (RuntimeError, IndexError) as exc:  # typically a shape mismatch between hvp and the probes
+        raise ValueError(f"hvp failed on probes of shape {tuple(probe_batch.shape)} (the shape of dim_or_like "
+                         f"with the probes in front): {type(exc).__name__}: {exc}") from exc
     if not isinstance(products, torch.Tensor) or products.shape != probe_batch.shape:
         got = tuple(products.shape) if isinstance(products, torch.Tensor) else type(products).__name__
         raise ValueError(f"hvp must map probes of shape {tuple(probe_batch.shape)} to the same shape, got {got}")
@@ -51,10 +56,10 @@ def hutchinson_diagonal(hvp: Callable[[torch.Tensor], torch.Tensor], dim_or_like
     Returns a tensor of shape ``shape``. Raises TypeError/ValueError for a non-int or < 1 ``probes`` or
     ``dim_or_like``, and ValueError if ``hvp`` returns a tensor of the wrong shape.
     """
+    check_callable("hvp", hvp)
     if isinstance(dim_or_like, torch.Tensor):
-        like = dim_or_like
-        if not like.is_floating_point():
-            raise TypeError(f"dim_or_like must be an int or a floating tensor, got dtype {like.dtype}")
+        # only its shape, dtype and device are used, so its entries need not be finite
+        like = check_real_tensor("dim_or_like", dim_or_like, finite=False)
     else:
         like = torch.empty(check_positive_int("dim_or_like", dim_or_like), dtype=torch.float64)
     return hutchinson_estimate(hvp, rademacher_probes(probes, like, generator))

@@ -17,10 +17,14 @@ from typing import Callable
 import torch
 from torch import nn
 
-from implementations.cfgd.caputo import caputo_gradient
+from implementations.cfgd.caputo import HESSIAN_MODES, caputo_gradient
+from implementations.cfgd.gauss_jacobi import MAX_NODES, order_gap
 from implementations.cfgd.optimizers import gradient_of
+from implementations.validation import check_choice, check_number, check_positive, check_positive_int
 
 LSTMState = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+#: The range of the preprocessing constant p: e^p must be finite (p <= 709) and log|g|/p bounded.
+PREPROCESSING_RANGE = (1e-6, 700.0)
 
 
 def preprocess_gradient(gradient: torch.Tensor, p: float = 10.0) -> torch.Tensor:
@@ -31,6 +35,12 @@ def preprocess_gradient(gradient: torch.Tensor, p: float = 10.0) -> torch.Tensor
     magnitude = torch.where(large, torch.log(gradient.abs().clamp_min(1e-300)) / p, -torch.ones_like(gradient))
     direction = torch.where(large, torch.sign(gradient), math.exp(p) * gradient)
     return torch.stack([magnitude, direction], dim=-1)
+
+
+def order_floor(nodes: int, dtype: torch.dtype) -> float:
+    """The least 1 − α the ``nodes``-node rule takes in ``dtype``: eps (so that α < 1) for one node, √eps
+    (gauss_jacobi.order_gap) for more."""
+    return torch.finfo(dtype).eps if nodes == 1 else order_gap(dtype)
 
 
 class CoordinateLSTM(nn.Module):
@@ -91,10 +101,16 @@ class L2OCFGD(nn.Module):
                  hessian: str = "exact", probes: int = 3, fixed_beta: float | None = None,
                  fixed_c: float | None = None):
         super().__init__()
-        if not 0 < alpha_min < 0.5:
-            raise ValueError(f"alpha_min must lie in (0, 0.5), got {alpha_min}")
+        check_positive_int("hidden", hidden)
+        check_number("preprocessing", preprocessing, *PREPROCESSING_RANGE)
+        check_positive_int("nodes", nodes, maximum=MAX_NODES)
+        check_choice("hessian", hessian, HESSIAN_MODES)
+        check_positive_int("probes", probes)
+        # the clamp's top 1 − alpha_min must stay where the Gauss–Jacobi rule exists (and is accurate) in float64
+        check_number("alpha_min", alpha_min, order_floor(nodes, torch.float64), 0.5, high_open=True)
         for name, value in (("fixed_beta", fixed_beta), ("fixed_c", fixed_c)):
-            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)):
+            if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                          and math.isfinite(value)):
                 raise ValueError(f"{name} must be None or a finite number, got {value!r}")
         self.net = CoordinateLSTM(3, hidden, 3)
         self.preprocessing = preprocessing
@@ -106,7 +122,9 @@ class L2OCFGD(nn.Module):
         """α = sigmoid(o₀) clamped to [α_min, 1 − α_min], β = o₁ (or fixed_beta), c = o₂ (or fixed_c), in x's
         dtype."""
         outputs = outputs.to(like.dtype)
-        alpha = torch.sigmoid(outputs[:, 0]).clamp(self.alpha_min, 1 - self.alpha_min)
+        # below float64, 1 − alpha_min can lie beyond the rule's range in that dtype (see order_floor)
+        gap = max(self.alpha_min, order_floor(self.nodes, like.dtype))
+        alpha = torch.sigmoid(outputs[:, 0]).clamp(self.alpha_min, 1 - gap)
         beta = outputs[:, 1] if self.fixed_beta is None else torch.full_like(alpha, self.fixed_beta)
         c = outputs[:, 2] if self.fixed_c is None else torch.full_like(alpha, self.fixed_c)
         return alpha, beta, c
@@ -129,6 +147,9 @@ class LSTMOptimizer(nn.Module):
 
     def __init__(self, hidden: int = 40, preprocessing: float = 10.0, scale: float = 0.1):
         super().__init__()
+        check_positive_int("hidden", hidden)
+        check_number("preprocessing", preprocessing, *PREPROCESSING_RANGE)
+        check_positive("scale", scale)
         self.net = CoordinateLSTM(3, hidden, 1)
         self.preprocessing = preprocessing
         self.scale = scale

@@ -17,7 +17,8 @@ import torch
 from torch.func import grad, jvp, vmap
 
 from implementations.cfgd.caputo import caputo_gradient
-from implementations.validation import as_tensor, check_finite, check_positive, check_positive_int
+from implementations.validation import (as_tensor, check_callable, check_finite, check_generator, check_instance,
+                                        check_positive, check_positive_int, check_real_tensor)
 
 Objective = Callable[[torch.Tensor], torch.Tensor]
 
@@ -44,6 +45,15 @@ class StepSize(Protocol):
     def __call__(self, f: Objective, x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor: ...
 
 
+def check_step_arguments(f: Objective, x, direction) -> None:
+    """What a step-size rule is called with: a callable f and finite floating tensors x and d of one shape."""
+    check_callable("f", f)
+    check_real_tensor("x", x)
+    check_real_tensor("direction", direction)
+    if direction.shape != x.shape:
+        raise ValueError(f"direction must have the shape of x, {tuple(x.shape)}, got {tuple(direction.shape)}")
+
+
 @dataclass(frozen=True)
 class FixedStep:
     """η_t = eta (the authors' rule on the MLP classifier, η = 0.1)."""
@@ -64,6 +74,7 @@ class ExactLineSearch:
     dᵀ∇²f d ≤ 0 (no minimiser along d). The step is computed on detached x and d (as in the code)."""
 
     def __call__(self, f: Objective, x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+        check_step_arguments(f, x, direction)
         x, direction = x.detach(), direction.detach()
         gradient, curvature_dir = gradient_and_curvature(f, x, direction)
         curvature = (direction * curvature_dir).sum()
@@ -86,12 +97,14 @@ class LookaheadGridSearch:
     grid: tuple[float, ...] = field(default_factory=authors_lookahead_grid)
 
     def __post_init__(self) -> None:
+        check_instance("grid", self.grid, (tuple, list), "tuple of positive step sizes")
         if len(self.grid) == 0:
             raise ValueError("grid must contain at least one step size")
         for eta in self.grid:
             check_positive("grid entry", eta)
 
     def __call__(self, f: Objective, x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+        check_step_arguments(f, x, direction)
         x, direction = x.detach(), direction.detach()
         etas = torch.tensor(self.grid, dtype=x.dtype, device=x.device)
         values = vmap(f)(x - etas.unsqueeze(-1) * direction)
@@ -121,9 +134,15 @@ class TerminalSchedule:
             raise ValueError(f"variant must be 'NA' or 'AT', got {variant!r}")
         self.variant = variant
         if variant == "NA":
+            if initial_terminals is not None:
+                raise ValueError("initial_terminals apply to variant='AT' only (NA-CFGD keeps the terminal c)")
             self.c = check_finite("c", as_tensor("c", 0.0 if c is None else c, like=x0))
             self.queue: list[torch.Tensor] = []
         else:
+            if c is not None:
+                raise ValueError("c applies to variant='NA' only (AT-CFGD's terminal is the iterate L steps back)")
+            if initial_terminals is not None:
+                check_real_tensor("initial_terminals", initial_terminals, finite=False)
             if initial_terminals is None or initial_terminals.dim() != 2 or initial_terminals.shape[1] != x0.shape[0]:
                 raise ValueError("AT-CFGD needs initial_terminals of shape (L, d) with L >= 1")
             check_finite("initial_terminals", initial_terminals)
@@ -136,6 +155,22 @@ class TerminalSchedule:
         if self.variant == "AT":
             self.queue.pop(0)
             self.queue.append(x.detach().clone())
+
+
+def start_value(f: Objective, x0: torch.Tensor) -> float:
+    """f(x0) as a float: finite, from a scalar tensor (ValueError naming f or x0 otherwise)."""
+    try:
+        value = f(x0)
+    except torch.OutOfMemoryError:
+        raise
+    except (RuntimeError, IndexError) as exc:
+        raise ValueError(f"f(x0) failed for x0 of shape {tuple(x0.shape)}: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(value, torch.Tensor) or value.numel() != 1:
+        raise ValueError(f"f must return a scalar tensor, got {type(value).__name__} "
+                         f"{tuple(value.shape) if isinstance(value, torch.Tensor) else ''}")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"f(x0) must be finite, got {float(value)}")
+    return float(value)
 
 
 def random_initial_terminals(history: int, x0: torch.Tensor, generator: torch.Generator | None = None,
@@ -156,13 +191,16 @@ def cfgd(f: Objective, x0: torch.Tensor, steps: int, alpha, beta=0.0, c=None, va
     above ``blowup`` × max(1, f(x0)) and records diverged_at = that step."""
     check_positive_int("steps", steps)
     check_positive("blowup", blowup)
-    if not isinstance(x0, torch.Tensor) or x0.dim() != 1:
+    check_callable("f", f)
+    check_real_tensor("x0", x0, finite=False)
+    if x0.dim() != 1:
         raise ValueError("x0 must be a flat tensor of shape (d,)")
     check_finite("x0", x0)
-    step_size = step_size or ExactLineSearch()
+    step_size = ExactLineSearch() if step_size is None else check_callable("step_size", step_size)
+    check_generator("generator", generator)
     terminals = TerminalSchedule(variant, x0, c, initial_terminals)
     x = x0.detach().clone()
-    losses = [float(f(x))]
+    losses = [start_value(f, x)]
     limit = blowup * max(1.0, abs(losses[0]))
     etas: list[float] = []
     for t in range(steps):

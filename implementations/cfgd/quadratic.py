@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from implementations.validation import (as_tensor, broadcast_per_coordinate, check_finite, check_open_interval,
-                                        check_positive, check_positive_int)
+from implementations.validation import (as_tensor, broadcast_per_coordinate, check_bool, check_finite,
+                                        check_open_interval, check_positive, check_positive_int, check_real_tensor)
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ class CFGDRun:
 def _check_matrix(A) -> torch.Tensor:
     """A: (*batch, d, d), finite and symmetric to round-off (100 eps relative)."""
     A = check_finite("A", as_tensor("A", A))
-    if A.dim() < 2 or A.shape[-1] != A.shape[-2]:
-        raise ValueError(f"A must be a square matrix or a batch of them, got shape {tuple(A.shape)}")
+    if A.dim() < 2 or A.shape[-1] != A.shape[-2] or A.numel() == 0:
+        raise ValueError(f"A must be a square matrix or a batch of them, non-empty, got shape {tuple(A.shape)}")
     asym = (A - A.transpose(-1, -2)).abs().amax()
     if asym > 100 * torch.finfo(A.dtype).eps * A.abs().amax().clamp_min(1e-300):
         raise ValueError(f"A must be symmetric; max |A − Aᵀ| = {asym.item():.3g}")
@@ -149,12 +149,12 @@ def _run(step, x0: torch.Tensor, steps: int, blowup: float, keep_trajectory: boo
     return CFGDRun(torch.stack(recorded), diverged_at)
 
 
-def _check_run_args(A, b, x0, lr, steps, blowup):
+def _check_run_args(A, b, x0, lr, steps, blowup, keep_trajectory):
     """Validated A, b, x0 and the step size as a tensor of shape x0.shape[:-1] + (1,)."""
     A, b = _check_quadratic(A, b)
     x0 = _check_x("x0", x0, A)
     if isinstance(lr, torch.Tensor):
-        check_open_interval("lr", lr, 0.0, float("inf"))
+        check_open_interval("lr", check_real_tensor("lr", lr, finite=False, nonempty=False), 0.0, float("inf"))
         try:
             lr = torch.broadcast_to(lr.to(device=x0.device, dtype=x0.dtype), x0.shape[:-1]).unsqueeze(-1)
         except RuntimeError as exc:
@@ -164,6 +164,7 @@ def _check_run_args(A, b, x0, lr, steps, blowup):
         check_positive("lr", lr)
     check_positive_int("steps", steps)
     check_positive("blowup", blowup)
+    check_bool("keep_trajectory", keep_trajectory)
     return A, b, x0, lr
 
 
@@ -176,7 +177,7 @@ def na_cfgd(A, b, x0, alpha, beta, c, lr: float, steps: int, blowup: float = 1e1
     Divergence (see :class:`CFGDRun`) is recorded in ``diverged_at``, never raised.
     keep_trajectory=False keeps only x^(0) and x^(steps) (for large batched sweeps).
     """
-    A, b, x0, lr = _check_run_args(A, b, x0, lr, steps, blowup)
+    A, b, x0, lr = _check_run_args(A, b, x0, lr, steps, blowup, keep_trajectory)
     alpha, beta = _per_coordinate(alpha, beta, x0)
     c = check_finite("c", broadcast_per_coordinate("c", c, x0))
     gamma_r = gamma(alpha, beta) * torch.diagonal(A, dim1=-2, dim2=-1)
@@ -191,7 +192,7 @@ def at_cfgd(A, b, x0, alpha, beta, lr: float, steps: int, lag: int = 1, blowup: 
     With lag = 1 on a quadratic this is heavy-ball momentum x⁺ = x − η∇f(x) − ηG(x − x_prev) (derived).
     Divergence is recorded in ``diverged_at``, never raised.
     """
-    A, b, x0, lr = _check_run_args(A, b, x0, lr, steps, blowup)
+    A, b, x0, lr = _check_run_args(A, b, x0, lr, steps, blowup, keep_trajectory)
     check_positive_int("lag", lag)
     alpha, beta = _per_coordinate(alpha, beta, x0)
     gamma_r = gamma(alpha, beta) * torch.diagonal(A, dim1=-2, dim2=-1)

@@ -18,17 +18,21 @@ from typing import Callable
 
 import torch
 
+from implementations.cfgd.caputo import HESSIAN_MODES
 from implementations.cfgd.l2o import L2OCFGD, LSTMOptimizer, StepRecord, detach_state
 from implementations.cfgd.optimizers import (ExactLineSearch, FixedStep, LookaheadGridSearch, cfgd,
-                                             random_initial_terminals)
+                                             random_initial_terminals, start_value)
 from implementations.problems.hfunctions import H_FUNCTIONS, hfunction_regression
 from implementations.problems.least_squares import LeastSquares
 from implementations.problems.mlp_classifier import digit_classifier
 from implementations.progress import track, tracked
 from implementations.storage import atomic_torch_save, load_plain, locked
-from implementations.validation import check_positive_int
+from implementations.validation import (check_bool, check_callable, check_choice, check_generator, check_instance,
+                                        check_optional_number, check_path, check_positive, check_positive_int,
+                                        check_real_tensor, check_seed)
 
 TASKS = ("least-squares", *H_FUNCTIONS, "classifier")
+DTYPES = ("float64", "float32", "float16", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -97,12 +101,19 @@ class MetaTrainConfig:
     fixed_c: float | None = None
 
     def __post_init__(self) -> None:
+        check_instance("task", self.task, TaskConfig)
         if self.kind not in ("cfgd", "lstm"):
             raise ValueError(f"kind must be 'cfgd' or 'lstm', got {self.kind!r}")
         if self.kind == "lstm" and (self.fixed_beta is not None or self.fixed_c is not None):
             raise ValueError("fixed_beta/fixed_c apply to kind='cfgd' only")
         for key in ("runs", "unroll", "hidden", "nodes", "probes"):
             check_positive_int(key, getattr(self, key))
+        check_positive("lr", self.lr)
+        check_choice("hessian", self.hessian, HESSIAN_MODES)
+        check_seed("seed", self.seed)
+        check_choice("dtype", self.dtype, DTYPES)
+        check_optional_number("fixed_beta", self.fixed_beta)
+        check_optional_number("fixed_c", self.fixed_c)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -165,13 +176,16 @@ def rollout(model: torch.nn.Module, f: Callable, x0: torch.Tensor, iterations: i
             unroll: int | None = None, meta_optimizer: torch.optim.Optimizer | None = None,
             generator: torch.Generator | None = None, keep_records: bool = False, blowup: float = 1e12) -> Rollout:
     """Run ``model`` on f from x⁰ for ``iterations`` steps. With a meta_optimizer, every ``unroll`` steps take
-    one Adam step on log Σ f(x^(t+1)) (truncated BPTT) and detach; without one, run under no meta-graph."""
-    check_positive_int("iterations", iterations)
+    one Adam step on log Σ f(x^(t+1)) (truncated BPTT) and detach; without one, run under no meta-graph.
+    Arguments are checked (:func:`check_rollout_args`); a run whose loss turns non-finite or exceeds
+    ``blowup`` × max(1, |f(x⁰)|) stops and records ``diverged_at``."""
+    check_rollout_args(model, f, x0, iterations, step_size, unroll, meta_optimizer, generator, blowup)
+    check_bool("keep_records", keep_records)
     training = meta_optimizer is not None
     unroll = unroll or iterations
     x = x0.detach().clone()
     state = model.net.initial_state(x.shape[0], x)
-    losses = [float(f(x))]
+    losses = [start_value(f, x)]
     limit = blowup * max(1.0, abs(losses[0]))
     records: list[StepRecord] = []
     window: list[torch.Tensor] = []
@@ -198,6 +212,64 @@ def rollout(model: torch.nn.Module, f: Callable, x0: torch.Tensor, iterations: i
     return Rollout(losses, records)
 
 
+def check_model(model) -> torch.nn.Module:
+    """An L2O optimizer: an L2OCFGD or LSTMOptimizer (a module with ``step`` and ``net.initial_state``)."""
+    if not (isinstance(model, torch.nn.Module) and callable(getattr(model, "step", None))
+            and callable(getattr(getattr(model, "net", None), "initial_state", None))):
+        raise TypeError(f"model must be an L2OCFGD or LSTMOptimizer (a torch.nn.Module with step() and "
+                        f"net.initial_state()), got {type(model).__name__}")
+    return model
+
+
+def _check_step_size(model, step_size) -> None:
+    """A callable step-size rule; the black-box LSTMOptimizer, which takes no step size, also accepts None."""
+    if step_size is None and isinstance(model, LSTMOptimizer):
+        return
+    check_callable("step_size", step_size)
+
+
+def _check_unroll(unroll) -> None:
+    if unroll is not None:
+        check_positive_int("unroll", unroll)
+
+
+def _check_meta_optimizer(meta_optimizer) -> None:
+    if meta_optimizer is not None:
+        check_instance("meta_optimizer", meta_optimizer, torch.optim.Optimizer, "torch.optim.Optimizer or None")
+
+
+def check_rollout_args(model, f, x0, iterations, step_size, unroll, meta_optimizer, generator, blowup) -> None:
+    """What :func:`rollout` checks: an L2O model, a callable f, a finite flat x⁰, counts, the step-size rule, an
+    optional Adam optimizer and generator, and a positive finite ``blowup``."""
+    check_model(model)
+    check_callable("f", f)
+    check_real_tensor("x0", x0, dim=1)
+    check_positive_int("iterations", iterations)
+    _check_step_size(model, step_size)
+    _check_unroll(unroll)
+    _check_meta_optimizer(meta_optimizer)
+    check_generator("generator", generator)
+    check_positive("blowup", blowup)
+
+
+def _check_problem(problem) -> tuple[Callable, torch.Tensor]:
+    """What make_problem must return: (f, x⁰) with f callable and x⁰ a flat tensor."""
+    if not (isinstance(problem, tuple) and len(problem) == 2):
+        raise TypeError(f"make_problem must return a pair (f, x0), got {type(problem).__name__}")
+    check_callable("make_problem's f", problem[0])
+    check_real_tensor("make_problem's x0", problem[1], dim=1)
+    return problem
+
+
+def _check_log(log) -> None:
+    if log is None:
+        return
+    check_instance("log", log, dict)
+    missing = {"summed_loss", "final_loss", "diverged"} - set(log)
+    if missing:
+        raise ValueError(f"log must hold the lists summed_loss, final_loss and diverged; it lacks {sorted(missing)}")
+
+
 def meta_train_model(model: torch.nn.Module, make_problem: Callable[[torch.Generator], tuple[Callable, torch.Tensor]],
                      iterations: int, step_size, runs: int, unroll: int, lr: float, generator: torch.Generator,
                      log_every: int = 0, meta_optimizer: torch.optim.Optimizer | None = None,
@@ -207,14 +279,27 @@ def meta_train_model(model: torch.nn.Module, make_problem: Callable[[torch.Gener
     steps (rollout). Returns the log of per-run summed and final losses and divergence steps.
     Resuming: pass the restored ``meta_optimizer`` and the ``log`` of the runs already done (generator and
     model in their state after those runs); training continues at run len(log["summed_loss"]).
-    ``after_run(runs_done, log)`` is called after every run (e.g. to write a checkpoint)."""
+    ``after_run(runs_done, log)`` is called after every run (e.g. to write a checkpoint).
+    Every argument is checked at entry (TypeError/ValueError naming it); make_problem's result each run."""
+    check_model(model)
+    check_callable("make_problem", make_problem)
+    check_positive_int("iterations", iterations)
+    _check_step_size(model, step_size)
     check_positive_int("runs", runs)
+    check_positive_int("unroll", unroll)
+    check_positive("lr", lr)
+    check_generator("generator", generator)
+    check_positive_int("log_every", log_every, minimum=0)
+    _check_meta_optimizer(meta_optimizer)
+    _check_log(log)
+    if after_run is not None:
+        check_callable("after_run", after_run)
     meta_optimizer = meta_optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     log = log if log is not None else {"summed_loss": [], "final_loss": [], "diverged": []}
     progress = track(f"meta-training {type(model).__name__}: runs", runs)
     progress.update(len(log["summed_loss"]))
     for run in range(len(log["summed_loss"]), runs):
-        f, x0 = make_problem(generator)
+        f, x0 = _check_problem(make_problem(generator))
         result = rollout(model, f, x0, iterations, step_size, unroll, meta_optimizer, generator)
         log["summed_loss"].append(result.summed_loss)
         log["final_loss"].append(result.losses[-1])
@@ -239,6 +324,10 @@ def meta_train(config: MetaTrainConfig, log_every: int = 0, checkpoint_path: str
     one (tested). A second process given the same checkpoint_path waits (an advisory lock on
     checkpoint_path + ".lock") until the first one finishes, then loads its model instead of training it twice.
     The log's "seconds" entry sums the training time over all sessions."""
+    check_instance("config", config, MetaTrainConfig)
+    check_positive_int("log_every", log_every, minimum=0)
+    if checkpoint_path is not None:
+        check_path("checkpoint_path", checkpoint_path)
     check_positive_int("checkpoint_every", checkpoint_every)
     if checkpoint_path is None:
         return _meta_train(config, log_every, None, checkpoint_every)
@@ -286,18 +375,30 @@ def save_checkpoint(path: str, model: torch.nn.Module, config: MetaTrainConfig, 
                     training_state: dict | None = None) -> None:
     """torch.save of {state_dict, config (plain dict), log, training_state} to a temporary file renamed onto
     ``path`` (an interruption never leaves a truncated checkpoint). training_state: what resuming needs
-    (Adam state, generator state), or None."""
+    (Adam state, generator state), or None. Everything stored is plain data, read back with weights_only=True."""
+    check_path("path", path)
+    check_instance("model", model, torch.nn.Module)
+    check_instance("config", config, MetaTrainConfig)
+    for name, value in (("log", log), ("training_state", training_state)):
+        if value is not None:
+            check_instance(name, value, dict, "dict or None")
     atomic_torch_save({"state_dict": model.state_dict(), "config": config.as_dict(), "log": log or {},
                        "training_state": training_state}, path)
 
 
 def load_checkpoint(path: str) -> tuple[torch.nn.Module, MetaTrainConfig, dict]:
-    """The model rebuilt from the checkpoint's config with its weights, the config and the log."""
+    """The model rebuilt from the checkpoint's config with its weights, the config and the log. A file that is
+    not plain data (implementations.storage.UnsafeFileError) or not a checkpoint raises ValueError naming it."""
+    check_path("path", path)
     data = load_plain(path)
-    config = MetaTrainConfig.from_dict(data["config"])
-    model = build_model(config)
-    model.load_state_dict(data["state_dict"])
-    return model, config, data["log"]
+    try:
+        config = MetaTrainConfig.from_dict(data["config"])
+        model = build_model(config)
+        model.load_state_dict(data["state_dict"])
+        return model, config, data["log"]
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"path {os.fspath(path)!r} is not a checkpoint written by save_checkpoint "
+                         f"({type(exc).__name__}: {exc})") from None
 
 
 # ---- static baselines -------------------------------------------------------------------------------
@@ -332,7 +433,21 @@ def run_static(task: TaskConfig, f: Callable, x0: torch.Tensor, variant: str, pa
 def grid_search_static(task: TaskConfig, problems: list[tuple[Callable, torch.Tensor]], variant: str,
                        grid: StaticGrid, seed: int = 0, hessian: str = "exact") -> tuple[dict, list[dict]]:
     """The configuration with the lowest mean summed loss over ``problems`` (a diverged run counts as +inf);
-    returns (best, table of every configuration's mean summed loss)."""
+    returns (best, table of every configuration's mean summed loss). ``problems``: a non-empty list of
+    (f, x⁰) pairs."""
+    check_instance("task", task, TaskConfig)
+    check_instance("problems", problems, (list, tuple), "non-empty list of (f, x0) pairs")
+    if len(problems) == 0:
+        raise ValueError("problems must hold at least one (f, x0) pair")
+    for problem in problems:
+        if not (isinstance(problem, tuple) and len(problem) == 2):
+            raise TypeError(f"problems must hold (f, x0) pairs, got an entry {type(problem).__name__}")
+        check_callable("problems' f", problem[0])
+        check_real_tensor("problems' x0", problem[1], dim=1)
+    check_choice("variant", variant, ("NA", "AT"))
+    check_instance("grid", grid, StaticGrid)
+    check_seed("seed", seed)
+    check_choice("hessian", hessian, HESSIAN_MODES)
     table = []
     for params in tracked(grid.configurations(variant), f"{variant}-CFGD grid search on {task.name}: configurations"):
         generator = torch.Generator().manual_seed(seed)

@@ -15,20 +15,44 @@ from torch.func import functional_call, jacrev
 
 from implementations.mathl2o.model import MathL2O
 from implementations.mathl2o.qp import QP
-from implementations.mathl2o.unroll import STEP_SCALE, rollout
+from implementations.mathl2o.unroll import STEP_SCALE, _check_unroll_args, rollout
+from implementations.validation import check_bool, check_choice, check_instance, check_positive_int
 
 WHICH = ("all", "last")
 
 
+def check_analysis_args(model, qp, T, step_scale, which: str = "all", detach_inputs: bool = True) -> None:
+    """A MathL2O (the analysis needs weights; None is rejected), a QP of its dtype and device, T >= 1, a positive
+    finite step_scale, ``which`` in WHICH and a bool ``detach_inputs``."""
+    check_instance("model", model, MathL2O)
+    _check_unroll_args(model, qp, T, step_scale)
+    check_choice("which", which, WHICH)
+    check_bool("detach_inputs", detach_inputs)
+
+
+def _diverged(model: MathL2O, qp: QP, T: int, step_scale: float, what: str) -> ValueError:
+    """The error for an analysis of a run whose iterates overflowed (it has no features or Jacobian)."""
+    with torch.no_grad():
+        at = rollout(model, qp, T, step_scale=step_scale).diverged_at
+    where = f"F(X_t) is non-finite from t = {at}" if at is not None else "its Jacobian overflows"
+    return ValueError(f"the unrolled solver diverges for this model, qp, T={T} and step_scale={step_scale!r} "
+                      f"({where}): {what} of a diverged run is undefined")
+
+
 def step_features(model: MathL2O, qp: QP, T: int, step: int | None = None,
                   step_scale: float = STEP_SCALE) -> torch.Tensor:
-    """G_{L−1,t}: the (N·d)×H feature matrix of step ``step`` (default T) along the model's own trajectory."""
-    t = T if step is None else step
-    if not 1 <= t <= T:
-        raise ValueError(f"step must lie in [1, T={T}], got {t}")
+    """G_{L−1,t}: the (N·d)×H feature matrix of step ``step`` (default T) along the model's own trajectory.
+
+    Raises ValueError (naming step_scale) when that trajectory diverges by step t (a non-finite F(X_s), s <= t, or
+    non-finite features): the analysis of a diverged run is undefined."""
+    check_analysis_args(model, qp, T, step_scale)
+    t = T if step is None else check_positive_int("step", step, maximum=T)
     with torch.no_grad():
-        z = rollout(model, qp, t, keep_inputs=True, step_scale=step_scale).inputs[t - 1]
-        return model.features(z).reshape(-1, model.width)
+        run = rollout(model, qp, t, keep_inputs=True, step_scale=step_scale)
+        features = model.features(run.inputs[t - 1]).reshape(-1, model.width)
+    if run.diverged_at is not None or not bool(torch.isfinite(features).all()):
+        raise _diverged(model, qp, t, step_scale, f"the step-{t} feature matrix")
+    return features
 
 
 def alpha0(model: MathL2O, qp: QP, T: int, step_scale: float = STEP_SCALE) -> float:
@@ -53,6 +77,7 @@ def _parameter_dict(model: MathL2O, which: str) -> dict[str, torch.Tensor]:
 def residual_function(model: MathL2O, qp: QP, T: int, which: str = "all", detach_inputs: bool = True,
                       step_scale: float = STEP_SCALE):
     """(params dict, r(params)) with r = vec(𝐌X_T − Y), the other weights held at their current values."""
+    check_analysis_args(model, qp, T, step_scale, which, detach_inputs)
     params = _parameter_dict(model, which)
 
     def residual(p: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -87,11 +112,17 @@ def jacobian(model: MathL2O, qp: QP, T: int, which: str = "all", detach_inputs: 
     params, residual = residual_function(model, qp, T, which, detach_inputs, step_scale)
     jac = jacrev(residual)(params)
     rows = qp.M.shape[0] * qp.M.shape[1]
-    return torch.cat([jac[k].reshape(rows, -1) for k in params], dim=1).detach()
+    J = torch.cat([jac[k].reshape(rows, -1) for k in params], dim=1).detach()
+    if not bool(torch.isfinite(J).all()):
+        raise _diverged(model, qp, T, step_scale, "the residual's Jacobian (and the empirical NTK)")
+    return J
 
 
 def empirical_ntk(model: MathL2O, qp: QP, T: int, which: str = "all", detach_inputs: bool = True,
                   step_scale: float = STEP_SCALE) -> torch.Tensor:
-    """The empirical NTK K = J Jᵀ of the residual, (N·b)×(N·b); ‖∇_θ𝓕‖² = rᵀKr ≥ λ_min(K)·2𝓕."""
+    """The empirical NTK K = J Jᵀ of the residual, (N·b)×(N·b); ‖∇_θ𝓕‖² = rᵀKr ≥ λ_min(K)·2𝓕.
+
+    Arguments are checked (:func:`check_analysis_args`); a run whose Jacobian overflows (the unrolled solver
+    diverges, e.g. for a huge step_scale) raises ValueError instead of returning a non-finite kernel."""
     J = jacobian(model, qp, T, which, detach_inputs, step_scale)
     return J @ J.T

@@ -20,7 +20,7 @@ import math
 import torch
 
 from implementations.mathl2o.kernels import planar_relu_layer
-from implementations.validation import check_positive_int
+from implementations.validation import check_bool, check_device, check_dtype, check_positive_int, check_seed
 
 INITS = ("deterministic", "random_last", "random")
 KERNELS = ("auto", "dense", "planar")
@@ -53,6 +53,10 @@ class MathL2O(torch.nn.Module):
             raise ValueError(f"e (expansion coefficient) must be a finite number >= 1, got {e!r}")
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        check_bool("nonnegative", nonnegative)
+        check_seed("seed", seed)
+        check_dtype("dtype", dtype)
+        check_device("device", device)
         self.width, self.e, self.depth, self.init, self.nonnegative = width, float(e), depth, init, nonnegative
         if kernel == "planar" and depth != 3:
             raise ValueError(f"kernel='planar' needs the 2→2→H→1 layers (depth 3), got depth {depth}")

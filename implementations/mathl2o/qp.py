@@ -10,10 +10,24 @@ from dataclasses import dataclass
 
 import torch
 
-from implementations.validation import as_tensor, check_finite, check_positive_int
+from implementations.validation import (as_tensor, check_device, check_dtype, check_finite, check_positive_int,
+                                        check_real_tensor, check_seed)
 
 #: Smallest singular value of M_i (relative to its largest) below which M_i counts as rank deficient.
 RANK_RTOL = 1e-10
+
+
+def _check_beta(M: torch.Tensor, beta: torch.Tensor) -> None:
+    """max_j ‖M_i e_j‖² <= β_i <= ‖M_i‖_F² per instance (σ_max² lies there), to a relative 1e3·eps."""
+    squared = M * M
+    low, high = squared.sum(1).amax(-1), squared.sum((1, 2))
+    slack = 1e3 * torch.finfo(M.dtype).eps
+    bad = ~((beta >= low * (1 - slack)) & (beta <= high * (1 + slack)))
+    if bool(bad.any()):
+        i = int(bad.nonzero()[0])
+        raise ValueError(f"beta must hold λ_max(M_iᵀM_i) per instance, which lies in [max column norm², "
+                         f"‖M_i‖_F²] = [{low[i].item():.6g}, {high[i].item():.6g}] for instance {i}; got "
+                         f"{beta[i].item()!r}")
 
 
 @dataclass(frozen=True)
@@ -27,13 +41,28 @@ class QP:
     Y: torch.Tensor
     beta: torch.Tensor
 
+    def __post_init__(self) -> None:
+        """Checks that need no factorisation (the rank check is QP.create's): M (N, b, d) with b <= d, Y (N, b) and
+        beta (N,) finite real floating tensors of one dtype and device, and each β_i between the largest squared
+        column norm of M_i and its squared Frobenius norm, the range σ_max² always lies in (to round-off)."""
+        check_real_tensor("M", self.M, dim=3)
+        n, b, d = self.M.shape
+        if b > d:
+            raise ValueError(f"each M_i must have b <= d rows (full row rank), got b={b}, d={d}")
+        for name, value, shape in (("Y", self.Y, (n, b)), ("beta", self.beta, (n,))):
+            check_real_tensor(name, value)
+            if value.shape != shape or value.dtype != self.M.dtype or value.device != self.M.device:
+                raise ValueError(f"{name} must have shape {shape}, M's dtype {self.M.dtype} and device "
+                                 f"{self.M.device}, got {tuple(value.shape)}, {value.dtype}, {value.device}")
+        _check_beta(self.M, self.beta)
+
     @classmethod
     def create(cls, M, Y) -> "QP":
         """Validate shapes, finiteness, b ≤ d and full row rank of every M_i; compute β_i = ‖M_i‖₂²."""
         M = check_finite("M", as_tensor("M", M))
         Y = check_finite("Y", as_tensor("Y", Y, like=M))
-        if M.dim() != 3:
-            raise ValueError(f"M must have shape (N, b, d), got {tuple(M.shape)}")
+        if M.dim() != 3 or M.numel() == 0:
+            raise ValueError(f"M must have shape (N, b, d) with N, b, d >= 1, got {tuple(M.shape)}")
         n, b, d = M.shape
         if b > d:
             raise ValueError(f"each M_i must have b <= d rows (full row rank), got b={b}, d={d}")
@@ -53,6 +82,9 @@ class QP:
         check_positive_int("N", N)
         check_positive_int("d", d)
         check_positive_int("b", b)
+        check_seed("seed", seed)
+        check_dtype("dtype", dtype)
+        check_device("device", device)
         if b > d:
             raise ValueError(f"b must satisfy 1 <= b <= d for full row rank, got b={b}, d={d}")
         gen = torch.Generator(device="cpu").manual_seed(int(seed))

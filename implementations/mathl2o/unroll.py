@@ -20,21 +20,25 @@ from implementations.mathl2o.model import MathL2O
 from implementations.mathl2o.qp import QP
 from implementations.progress import track
 from implementations.storage import atomic_torch_save, load_plain, locked
-from implementations.validation import check_positive, check_positive_int
+from implementations.validation import check_bool, check_callable, check_path, check_positive, check_positive_int
 
 STEP_SCALE = 0.9999
 
 
 @dataclass
 class Rollout:
-    """values: F(X_t) for t = 0..T (graph kept); X: X_T; inputs: the model inputs z_t (N, d, 2), t = 1..T."""
+    """values: F(X_t) for t = 0..T (graph kept); X: X_T; inputs: the model inputs z_t (N, d, 2), t = 1..T;
+    diverged_at: the first t at which F(X_t) is non-finite (the iterates overflowed), None if never — the
+    convention of TrainHistory. From that step on the values are non-finite (inf or NaN)."""
 
     values: torch.Tensor
     X: torch.Tensor
     inputs: list[torch.Tensor] = field(default_factory=list)
+    diverged_at: int | None = None
 
 
 def _check_unroll_args(model: MathL2O | None, qp: QP, T: int, step_scale: float) -> None:
+    """T an int >= 1, step_scale positive and finite, qp a QP, model None or a MathL2O of qp's dtype and device."""
     check_positive_int("T", T)
     check_positive("step_scale", step_scale)
     if not isinstance(qp, QP):
@@ -56,6 +60,9 @@ def rollout(model: MathL2O | None, qp: QP, T: int, detach_inputs: bool = True, s
     activations (for the Fig. 4a scale, where they would take T·N·d·H floats).
     """
     _check_unroll_args(model, qp, T, step_scale)
+    for name, flag in (("detach_inputs", detach_inputs), ("keep_inputs", keep_inputs),
+                       ("checkpoint_steps", checkpoint_steps)):
+        check_bool(name, flag)
     step = (step_scale / qp.beta).unsqueeze(-1)
     X = qp.zeros()
     r = qp.residual(X)
@@ -74,12 +81,19 @@ def rollout(model: MathL2O | None, qp: QP, T: int, detach_inputs: bool = True, s
         X = X - step * P * g
         r = qp.residual(X)
         values.append(0.5 * (r * r).sum())
-    return Rollout(torch.stack(values), X, inputs)
+    values = torch.stack(values)
+    finite = torch.isfinite(values.detach())
+    diverged_at = None if bool(finite.all()) else int((~finite).nonzero()[0])
+    return Rollout(values, X, inputs, diverged_at)
 
 
 def unroll(model: MathL2O | None, qp: QP, T: int, detach_inputs: bool = True,
            step_scale: float = STEP_SCALE) -> torch.Tensor:
-    """F(X_t) for t = 0..T, shape (T+1,), differentiable w.r.t. the model's weights."""
+    """F(X_t) for t = 0..T, shape (T+1,), differentiable w.r.t. the model's weights.
+
+    A run whose iterates overflow (e.g. a step_scale far above 2) is not an error: its values are non-finite
+    from the step it diverged at, which ``rollout(...).diverged_at`` records (as TrainHistory.diverged_at does
+    for training)."""
     return rollout(model, qp, T, detach_inputs, step_scale).values
 
 
@@ -126,7 +140,16 @@ def train(model: MathL2O, qp: QP, T: int, lr: float, iters: int, detach_inputs: 
     check_positive("lr", lr)
     check_positive_int("iters", iters, minimum=0)
     check_positive_int("checkpoint_every", checkpoint_every)
+    if not isinstance(model, MathL2O):
+        raise TypeError(f"model must be a MathL2O (train has no weights to train for gradient descent), got "
+                        f"{type(model).__name__}")
     _check_unroll_args(model, qp, T, step_scale)
+    check_bool("detach_inputs", detach_inputs)
+    check_bool("checkpoint_steps", checkpoint_steps)
+    if callback is not None:
+        check_callable("callback", callback)
+    if checkpoint_path is not None:
+        check_path("checkpoint_path", checkpoint_path)
     if checkpoint_path is None:
         return _train(model, qp, T, lr, iters, detach_inputs, step_scale, checkpoint_steps, callback, None, 1)
     if callback is not None:

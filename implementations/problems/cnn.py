@@ -18,7 +18,10 @@ from torch.func import functional_call, grad, vmap
 
 from implementations.problems.digits import load_digit_data
 from implementations.problems.summary import TensorSummaryRepr
-from implementations.validation import check_shape
+from implementations.validation import (check_device, check_dtype, check_instance, check_nonnegative,
+                                        check_real_tensor, check_seed, check_shape)
+
+CLASSES = 10
 
 
 class DigitCNN(nn.Module):
@@ -30,6 +33,13 @@ class DigitCNN(nn.Module):
         self.fc2 = nn.Linear(24, 10)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits (n, 10) of images (n, 1, 8, 8) in the layers' dtype (shape and dtype checked, not the values:
+        this runs inside every objective evaluation)."""
+        if not isinstance(images, torch.Tensor) or images.dim() != 4 or tuple(images.shape[1:]) != (1, 8, 8):
+            raise ValueError(f"images must be a tensor of shape (n, 1, 8, 8), got "
+                             f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}")
+        if images.dtype != self.fc2.weight.dtype:
+            raise TypeError(f"images must have the layers' dtype {self.fc2.weight.dtype}, got {images.dtype}")
         hidden = torch.tanh(self.conv2(torch.tanh(self.conv1(images))))
         return self.fc2(torch.tanh(self.fc1(hidden.flatten(1))))
 
@@ -41,12 +51,28 @@ class DigitCNNObjective(TensorSummaryRepr):
     reg: float = 1e-4
     module: DigitCNN = field(default_factory=DigitCNN, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        """images (n, 1, 8, 8) finite real floating, labels (n,) integer classes in [0, 10), reg a finite number
+        >= 0, module a DigitCNN."""
+        check_shape("images", check_real_tensor("images", self.images), (None, 1, 8, 8))
+        if not isinstance(self.labels, torch.Tensor) or self.labels.dtype != torch.long:
+            raise TypeError(f"labels must be a torch.long tensor of classes, got "
+                            f"{getattr(self.labels, 'dtype', type(self.labels).__name__)}")
+        check_shape("labels", self.labels, (self.images.shape[0],))
+        if bool(((self.labels < 0) | (self.labels >= CLASSES)).any()):
+            raise ValueError(f"labels must lie in [0, {CLASSES - 1}], got the range "
+                             f"[{int(self.labels.min())}, {int(self.labels.max())}]")
+        check_nonnegative("reg", self.reg)
+        check_instance("module", self.module, DigitCNN)
+
     @classmethod
     def create(cls, n: int = 256, reg: float = 1e-4, seed: int = 0, dtype: torch.dtype = torch.float64,
                device: torch.device | str = "cpu") -> "DigitCNNObjective":
         """``n`` seeded digits from scikit-learn (images (n, 1, 8, 8) in [0, 1])."""
-        if not (isinstance(reg, (int, float)) and reg >= 0):
-            raise ValueError(f"reg must be >= 0, got {reg!r}")
+        check_nonnegative("reg", reg)
+        check_seed("seed", seed)
+        check_dtype("dtype", dtype)
+        check_device("device", device)
         images, labels = load_digit_data(n=n, flatten=False, dtype=dtype, device=device, seed=seed)
         module = DigitCNN().to(dtype=dtype, device=device)
         return cls(images, labels, float(reg), module)

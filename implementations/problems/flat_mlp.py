@@ -15,21 +15,47 @@ import torch
 from torch import nn
 
 from implementations.problems.summary import TensorSummaryRepr
-from implementations.validation import check_finite, check_positive_int, check_shape
+from implementations.validation import (check_bool, check_choice, check_instance, check_positive_int,
+                                        check_real_tensor, check_shape)
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 ACTIVATION_FUNCTIONS = {"tanh": torch.tanh, "relu": torch.relu}
 LOSSES = ("half-sse", "cross-entropy")
 
 
-def build_mlp(sizes: tuple[int, ...], activation: str, output_bias: bool) -> nn.Sequential:
-    """Linear layers sizes[0]→…→sizes[-1] with ``activation`` between them (none after the last)."""
+def check_sizes(sizes) -> tuple[int, ...]:
+    """Layer widths: a tuple or list of at least two ints >= 1 (input width first); returned as a tuple."""
+    if not isinstance(sizes, (tuple, list)):
+        raise TypeError(f"sizes must be a tuple of layer widths, got {type(sizes).__name__}")
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least an input and an output width, got {sizes}")
-    for width in sizes:
-        check_positive_int("layer width", width)
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
+    return tuple(check_positive_int("sizes entry (a layer width)", width) for width in sizes)
+
+
+def _check_inputs(inputs, sizes: tuple[int, ...]) -> torch.Tensor:
+    """inputs: a finite real floating (n, sizes[0]) tensor."""
+    check_real_tensor("inputs", inputs, dim=2)
+    if inputs.shape[1] != sizes[0]:
+        raise ValueError(f"inputs must have shape (*, {sizes[0]}) to match the input width sizes[0] = {sizes[0]}, "
+                         f"got {tuple(inputs.shape)}")
+    return inputs
+
+
+def _parameter_shapes(sizes: tuple[int, ...], output_bias: bool) -> list[tuple[int, ...]]:
+    """The shapes of build_mlp's parameters, in order: weight (out, in), then bias (out,) where there is one."""
+    shapes = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        shapes.append((n_out, n_in))
+        if output_bias or i < len(sizes) - 2:
+            shapes.append((n_out,))
+    return shapes
+
+
+def build_mlp(sizes: tuple[int, ...], activation: str, output_bias: bool) -> nn.Sequential:
+    """Linear layers sizes[0]→…→sizes[-1] with ``activation`` between them (none after the last)."""
+    sizes = check_sizes(sizes)
+    check_choice("activation", activation, tuple(ACTIVATIONS))
+    check_bool("output_bias", output_bias)
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         last = i == len(sizes) - 2
@@ -61,13 +87,48 @@ class FlatMLPObjective(TensorSummaryRepr):
     loss: str
     module: nn.Module = field(repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        """sizes (ints >= 1), activation, output_bias (bool) and loss as :meth:`create` takes them; inputs (n,
+        sizes[0]) finite real floating; targets (n, sizes[-1]) finite of inputs' dtype for half-sse, or integer
+        classes (n,) in [0, sizes[-1]) for cross-entropy; module a torch.nn.Module with build_mlp's parameter
+        shapes."""
+        check_sizes(self.sizes)
+        check_choice("activation", self.activation, tuple(ACTIVATIONS))
+        check_bool("output_bias", self.output_bias)
+        check_choice("loss", self.loss, LOSSES)
+        _check_inputs(self.inputs, self.sizes)
+        self._check_targets()
+        check_instance("module", self.module, nn.Module)
+        shapes = [tuple(p.shape) for p in self.module.parameters()]
+        if shapes != _parameter_shapes(tuple(self.sizes), self.output_bias):
+            raise ValueError(f"module must be build_mlp(sizes, activation, output_bias) (parameter shapes "
+                             f"{_parameter_shapes(tuple(self.sizes), self.output_bias)}), got {shapes}")
+
+    def _check_targets(self) -> None:
+        rows, outputs = self.inputs.shape[0], self.sizes[-1]
+        if self.loss == "half-sse":
+            check_shape("targets", check_real_tensor("targets", self.targets), (rows, outputs))
+            if self.targets.dtype != self.inputs.dtype:
+                raise ValueError(f"targets must have inputs' dtype {self.inputs.dtype}, got {self.targets.dtype}")
+            return
+        if not isinstance(self.targets, torch.Tensor) or self.targets.dtype != torch.long:
+            raise TypeError(f"targets must be a torch.long tensor of classes for cross-entropy, got "
+                            f"{getattr(self.targets, 'dtype', type(self.targets).__name__)}")
+        check_shape("targets", self.targets, (rows,))
+        if bool(((self.targets < 0) | (self.targets >= outputs)).any()):
+            raise ValueError(f"targets must be classes in [0, {outputs - 1}] (sizes[-1] = {outputs} outputs)")
+
     @classmethod
     def create(cls, sizes, activation: str, output_bias: bool, inputs: torch.Tensor, targets: torch.Tensor,
                loss: str) -> "FlatMLPObjective":
-        sizes = tuple(int(s) for s in sizes)
+        """The MLP ``build_mlp(sizes, activation, output_bias)`` on ``inputs`` against ``targets`` (checked as
+        in the constructor)."""
+        sizes = check_sizes(sizes)
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-        check_shape("inputs", check_finite("inputs", inputs), (None, sizes[0]))
+        _check_inputs(inputs, sizes)
+        if not isinstance(targets, torch.Tensor):
+            raise TypeError(f"targets must be a torch tensor, got {type(targets).__name__}")
         if targets.shape[0] != inputs.shape[0]:
             raise ValueError(f"targets must have {inputs.shape[0]} rows like inputs, got shape {tuple(targets.shape)}")
         module = build_mlp(sizes, activation, output_bias).to(device=inputs.device, dtype=inputs.dtype)

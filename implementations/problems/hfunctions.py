@@ -11,7 +11,7 @@ import math
 import torch
 
 from implementations.problems.flat_mlp import FlatMLPObjective
-from implementations.validation import check_positive_int
+from implementations.validation import check_choice, check_device, check_dtype, check_generator, check_positive_int
 
 H_FUNCTIONS = {
     "h1": lambda z: torch.sin(5 * math.pi * z),
@@ -22,15 +22,18 @@ H_FUNCTIONS = {
 
 def h_function(name: str, z: torch.Tensor) -> torch.Tensor:
     """h₁, h₂ or h₃ evaluated at z (elementwise)."""
-    if name not in H_FUNCTIONS:
-        raise ValueError(f"name must be one of {tuple(H_FUNCTIONS)}, got {name!r}")
+    check_choice("name", name, tuple(H_FUNCTIONS))
     return H_FUNCTIONS[name](z)
 
 
 def hfunction_regression(name: str, n: int = 100, hidden: int = 50, generator: torch.Generator | None = None,
                          dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu") -> FlatMLPObjective:
     """The regression objective for h-function ``name`` on n points z ~ U[−1, 1] (drawn with ``generator``)."""
+    check_choice("name", name, tuple(H_FUNCTIONS))
     check_positive_int("n", n)
     check_positive_int("hidden", hidden)
+    check_generator("generator", generator)
+    check_dtype("dtype", dtype)
+    check_device("device", device)
     z = (2 * torch.rand(n, 1, generator=generator, dtype=dtype) - 1).to(device)
     return FlatMLPObjective.create((1, hidden, 1), "tanh", False, z, h_function(name, z), "half-sse")

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import torch
 
 from implementations.problems.summary import TensorSummaryRepr
-from implementations.validation import as_tensor, check_finite
+from implementations.validation import (as_tensor, check_data_pair, check_dtype, check_finite, check_generator,
+                                        check_positive_int)
 
 
 @dataclass(frozen=True, repr=False)
@@ -16,6 +17,10 @@ class LeastSquares(TensorSummaryRepr):
 
     A: torch.Tensor
     y: torch.Tensor
+
+    def __post_init__(self) -> None:
+        """A (…, m, d) and y (…, m): finite, non-empty real floating tensors of one dtype and device."""
+        check_data_pair("A", self.A, "y", self.y)
 
     @classmethod
     def create(cls, A, y) -> "LeastSquares":
@@ -29,6 +34,10 @@ class LeastSquares(TensorSummaryRepr):
     def random_cfgd(cls, d: int = 100, m: int = 100, generator: torch.Generator | None = None,
                     dtype: torch.dtype = torch.float64) -> "LeastSquares":
         """The L2O-CFGD task (THEORY.md §1.4): f = ½‖Wᵀx − y‖², W_ij ~ N(0,1)/m, y ~ N(0, I)."""
+        check_positive_int("d", d)
+        check_positive_int("m", m)
+        check_generator("generator", generator)
+        check_dtype("dtype", dtype)
         W = torch.randn(d, m, generator=generator, dtype=dtype) / m
         y = torch.randn(m, generator=generator, dtype=dtype)
         return cls(W.T.contiguous(), y)

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from implementations.problems.summary import TensorSummaryRepr
-from implementations.validation import as_tensor, check_finite, check_positive
+from implementations.validation import (as_tensor, check_batch_shape, check_data_pair, check_dtype, check_finite,
+                                        check_generator, check_nonnegative, check_positive, check_positive_int)
 
 
 @dataclass(frozen=True, repr=False)
@@ -22,6 +23,14 @@ class LogisticRegression(TensorSummaryRepr):
     A: torch.Tensor
     labels: torch.Tensor
     reg: float
+
+    def __post_init__(self) -> None:
+        """A (…, m, d) and labels (…, m) in {−1, +1}: finite real floating tensors of one dtype and device; reg a
+        positive finite number."""
+        check_data_pair("A", self.A, "labels", self.labels)
+        if not bool(((self.labels == 1) | (self.labels == -1)).all()):
+            raise ValueError("labels must be −1 or +1")
+        check_positive("reg", self.reg)
 
     @classmethod
     def create(cls, A, labels, reg: float) -> "LogisticRegression":
@@ -40,6 +49,12 @@ class LogisticRegression(TensorSummaryRepr):
                generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64,
                noise: float = 0.5) -> "LogisticRegression":
         """A_ij ~ N(0, 1/d), x_true ~ N(0, I), labels = sign(Ax_true + noise·N(0, 1)) (a synthetic task)."""
+        check_positive_int("d", d)
+        check_positive_int("m", m)
+        check_batch_shape("batch", batch)
+        check_generator("generator", generator)
+        check_dtype("dtype", dtype)
+        check_nonnegative("noise", noise)
         A = torch.randn(*batch, m, d, generator=generator, dtype=dtype) / d ** 0.5
         x_true = torch.randn(*batch, d, 1, generator=generator, dtype=dtype)
         scores = (A @ x_true).squeeze(-1) + noise * torch.randn(*batch, m, generator=generator, dtype=dtype)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import torch
 
 from implementations.problems.summary import TensorSummaryRepr
-from implementations.validation import as_tensor, check_finite, check_positive
+from implementations.validation import (as_tensor, check_batch_shape, check_data_pair, check_dtype, check_finite,
+                                        check_generator, check_nonnegative, check_positive, check_positive_int)
 
 
 @dataclass(frozen=True, repr=False)
@@ -22,13 +23,19 @@ class LogSumExp(TensorSummaryRepr):
     rho: float
     reg: float = 0.0
 
+    def __post_init__(self) -> None:
+        """A (…, m, d) and b (…, m): finite real floating tensors of one dtype and device; rho > 0 and reg >= 0
+        finite numbers."""
+        check_data_pair("A", self.A, "b", self.b)
+        check_positive("rho", self.rho)
+        check_nonnegative("reg", self.reg)
+
     @classmethod
     def create(cls, A, b, rho: float, reg: float = 0.0) -> "LogSumExp":
         A = check_finite("A", as_tensor("A", A))
         b = check_finite("b", as_tensor("b", b, like=A))
         check_positive("rho", rho)
-        if not (isinstance(reg, (int, float)) and reg >= 0 and reg != float("inf")):
-            raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
+        check_nonnegative("reg", reg)
         if A.dim() < 2 or b.shape != A.shape[:-1]:
             raise ValueError(f"A (…, m, d) and b (…, m) do not match: A {tuple(A.shape)}, b {tuple(b.shape)}")
         return cls(A, b, float(rho), float(reg))
@@ -37,6 +44,11 @@ class LogSumExp(TensorSummaryRepr):
     def random(cls, d: int, m: int, rho: float = 1.0, reg: float = 1e-3, batch: tuple[int, ...] = (),
                generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64) -> "LogSumExp":
         """A_ij ~ N(0, 1/d), b_i ~ N(0, 1)."""
+        check_positive_int("d", d)
+        check_positive_int("m", m)
+        check_batch_shape("batch", batch)
+        check_generator("generator", generator)
+        check_dtype("dtype", dtype)
         A = torch.randn(*batch, m, d, generator=generator, dtype=dtype) / d ** 0.5
         b = torch.randn(*batch, m, generator=generator, dtype=dtype)
         return cls.create(A, b, rho, reg)

@@ -1,6 +1,7 @@
 """Line searches and line-search BFGS against scipy.optimize as the oracle."""
 
 import importlib
+import math
 
 import numpy as np
 import pytest
@@ -99,15 +100,57 @@ def test_damped_bfgs_passes_the_exact_bs_and_follows_the_run_that_solves_for_it(
     problems = [(Rosenbrock(5), torch.tensor([-1.2, 1.0, -1.2, 1.0, 0.5]), 60),
                 (Quadratic.create(torch.diag(torch.tensor([1.0, 1e4])), torch.zeros(2)), torch.tensor([1.0, 1e-6]), 9)]
     baselines = importlib.import_module("implementations.bfgs.baselines")
-    real_update = baselines.inverse_bfgs_update
+    real_update = baselines.safeguarded_update
     solving = lambda H, s, y, safeguard, bs=None: real_update(H, s, y, safeguard)  # noqa: E731
     for objective, x0, iterations in problems:
         fast = bfgs_line_search(objective, x0, iterations, "armijo", safeguard="damp")
         with monkeypatch.context() as patch:
-            patch.setattr(baselines, "inverse_bfgs_update", solving)
+            patch.setattr(baselines, "safeguarded_update", solving)
             slow = bfgs_line_search(objective, x0, iterations, "armijo", safeguard="damp")
         assert fast.series("f").shape == slow.series("f").shape
         assert fast.series("safeguard_fired").sum() > 0  # damping acted on this run
         # the paths differ by the solve's round-off, ~κ(H)·eps per update; 1e-8 leaves room for its growth
         np.testing.assert_allclose(fast.series("f"), slow.series("f"), rtol=1e-8, atol=1e-12)
     assert fast.series("safeguard_fired")[0] > 0  # the quadratic: damped at the first update
+
+
+SADDLE = torch.diag(torch.tensor([1.0, -1.0], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("line_search", ["wolfe", "armijo"])
+def test_bfgs_line_search_records_divergence_on_an_indefinite_quadratic_instead_of_raising(line_search):
+    # from (1, 1), φ(α) = f(x − α∇f) = −2α: f is unbounded below along the first direction
+    saddle = Quadratic.create(SADDLE, torch.zeros(2, dtype=torch.float64), require_spd=False)
+    trace = bfgs_line_search(saddle, torch.tensor([1.0, 1.0], dtype=torch.float64), 200, line_search)
+    at = int(trace.diverged_at[0])
+    assert 0 <= at == trace.iterations - 1  # recorded at the step that crossed the threshold, and the run stopped
+    values = trace.values_with_start()[:, 0]
+    assert np.isnan(values[at + 1]) and np.isfinite(values[: at + 1]).all()
+    assert np.abs(values[: at + 1]).max() <= 1e12  # blowup × max(1, |f(x₀)| = 0)
+    assert bool(torch.isfinite(trace.x).all())
+
+
+def test_bfgs_line_search_records_divergence_on_a_linear_objective():
+    linear = Quadratic.create(torch.zeros(2, 2, dtype=torch.float64), torch.tensor([1.0, 0.0], dtype=torch.float64),
+                              require_spd=False)
+    trace = bfgs_line_search(linear, torch.tensor([1.0, 1.0], dtype=torch.float64), 500, "wolfe", blowup=1e3)
+    assert 0 <= int(trace.diverged_at[0]) == trace.iterations - 1
+
+
+def test_strong_wolfe_reports_failure_when_phi_decreases_up_to_alpha_max():
+    linear = Quadratic.create(torch.zeros(2, 2, dtype=torch.float64), torch.tensor([1.0, 0.0], dtype=torch.float64),
+                              require_spd=False)
+    x = torch.zeros(2, dtype=torch.float64)
+    g = linear.gradient(x)
+    result = strong_wolfe(linear, x, linear.value(x), g, -g, alpha_max=8.0)
+    assert not result.success and result.alpha == 8.0 and "alpha_max" in result.reason
+    assert float(result.f) == -8.0
+
+
+def test_bfgs_line_search_rejects_bad_tolerances():
+    problem = Quadratic.create(torch.eye(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64))
+    for gtol in (math.nan, -1.0, math.inf, True):
+        with pytest.raises((ValueError, TypeError), match="gtol"):
+            bfgs_line_search(problem, torch.ones(2, dtype=torch.float64), 3, gtol=gtol)
+    with pytest.raises(ValueError, match="blowup"):
+        bfgs_line_search(problem, torch.ones(2, dtype=torch.float64), 3, blowup=0.0)

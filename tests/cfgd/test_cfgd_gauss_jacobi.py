@@ -112,3 +112,20 @@ def test_linear_exact_check_rejects_a_direction_without_the_2_to_the_1_minus_alp
         return quadrature_direction_affine(gradient, x, c, alpha, beta, s) * torch.pow(2.0, torch.as_tensor(1 - alpha))
 
     assert linear_exact_margin(instance, wrong_constant) > 0
+
+
+def test_orders_too_close_to_one_for_the_golub_welsch_weights_are_rejected():
+    # at α = 1 − 2⁻⁵³ the Jacobi matrix divided by 2 − α − 1 = 0 and returned NaN nodes
+    with pytest.raises(ValueError, match=r"alpha must lie in \(0, 1 − 1.49e-08\].*0.9999999999999999"):
+        gauss_jacobi(2, 0.9999999999999999)
+    with pytest.raises(ValueError, match="alpha must lie in"):
+        gauss_jacobi(3, torch.tensor([0.5, 1 - 1e-5], dtype=torch.float32))  # float32: 1 − √eps ≈ 1 − 3.45e-4
+    nodes, weights = gauss_jacobi(4, 1 - torch.finfo(torch.float64).eps ** 0.5)
+    assert bool(torch.isfinite(nodes).all() and torch.isfinite(weights).all())
+    single_nodes, single_weights = gauss_jacobi(1, 0.9999999999999999)  # the closed form holds on all of (0, 1)
+    assert bool(torch.isfinite(single_nodes).all() and torch.isfinite(single_weights).all())
+
+
+def test_node_count_is_capped():
+    with pytest.raises(ValueError, match=r"s must lie in \[1, 1000\]"):
+        gauss_jacobi(1001, 0.5)

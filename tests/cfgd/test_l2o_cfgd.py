@@ -288,3 +288,42 @@ def test_a_task_describes_itself_by_the_sizes_it_uses_only():
     assert TaskConfig("h2", n=100, hidden=50, iterations=600).describe() == "h2(n=100, hidden=50, iterations=600)"
     classifier = TaskConfig("classifier", n=32, hidden=20, iterations=3)
     assert classifier.describe() == "classifier(n=32, hidden=20, iterations=3)"
+
+
+def test_alpha_min_keeps_the_clamped_order_where_the_gauss_jacobi_rule_exists():
+    with pytest.raises(ValueError, match="alpha_min"):
+        L2OCFGD(hidden=4, alpha_min=1e-300)  # 1 − 1e-300 rounds to 1, outside the open interval (0, 1)
+    with pytest.raises(ValueError, match="alpha_min"):
+        L2OCFGD(hidden=4, nodes=2, alpha_min=1e-10)  # beyond the s ≥ 2 rule's accurate range 1 − √eps
+    model = L2OCFGD(hidden=4, nodes=2)
+    saturated = torch.full((3, 3), 50.0)  # sigmoid(50) rounds to 1
+    for dtype in (torch.float64, torch.float32):
+        alpha, _, _ = model.heads(saturated, torch.zeros(3, dtype=dtype))
+        assert float(alpha.max()) <= 1 - max(model.alpha_min, torch.finfo(dtype).eps ** 0.5)
+    alpha64, _, _ = model.heads(saturated, torch.zeros(3, dtype=torch.float64))
+    assert bool((alpha64 == 1 - model.alpha_min).all())  # float64 keeps the clamp it had
+
+
+def test_cfgd_rejects_a_terminal_argument_its_variant_ignores():
+    A, b, f, x0 = spd_problem(0)
+    with pytest.raises(ValueError, match="initial_terminals apply to variant='AT' only"):
+        cfgd(f, x0, 2, 0.5, variant="NA", initial_terminals=x0.repeat(2, 1))
+    with pytest.raises(ValueError, match="c applies to variant='NA' only"):
+        cfgd(f, x0, 2, 0.5, c=1.0, variant="AT", initial_terminals=x0.repeat(2, 1))
+    with pytest.raises(ValueError, match=r"f\(x0\) must be finite"):
+        cfgd(f, torch.full_like(x0, 1e200), 2, 0.5)
+
+
+def test_rollout_and_meta_training_check_their_arguments_before_running():
+    problem = LeastSquares.random_cfgd(3, 3, torch.Generator().manual_seed(0))
+    with pytest.raises(TypeError, match="model must be an L2OCFGD or LSTMOptimizer"):
+        rollout(torch.nn.Linear(2, 2), problem, torch.zeros(3), 2, ExactLineSearch())
+    with pytest.raises(TypeError, match="step_size must be callable"):
+        rollout(L2OCFGD(hidden=3), problem, torch.zeros(3), 2, None)
+    with pytest.raises(ValueError, match="unroll must be >= 1"):
+        rollout(L2OCFGD(hidden=3), problem, torch.zeros(3), 2, ExactLineSearch(), unroll=0)
+    with pytest.raises(TypeError, match="make_problem must return a pair"):
+        meta_train_model(L2OCFGD(hidden=3), lambda g: problem, 2, ExactLineSearch(), 1, 2, 1e-3,
+                         torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="lr"):
+        MetaTrainConfig(lr=math.nan)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -103,3 +104,26 @@ def test_lipschitz_estimate_covers_the_first_sgd_step_of_the_seed_2_lemma_chain_
     shift = torch.linalg.matrix_norm(jacobian(moved, qp, 3) - jacobian(model, qp, 3), ord=2)
     assert float((flat_parameters(moved) - flat_parameters(model)).norm()) <= c.sampled_radius
     assert float(shift) <= c.lipschitz * float(step.norm())
+
+
+@pytest.mark.parametrize("T, error", [(0, ValueError), (-1, ValueError), (True, TypeError), (1.5, TypeError)])
+def test_analysis_rejects_a_bad_horizon_instead_of_returning_a_zero_kernel(T, error):
+    model, qp = MathL2O(4), QP.random(1, 3, 2)
+    for analysis in (empirical_ntk, alpha0, jacobian):
+        with pytest.raises(error, match="T must"):
+            analysis(model, qp, T)
+
+
+@pytest.mark.parametrize("step_scale", [0.0, math.nan, -1.0, math.inf])
+def test_analysis_rejects_a_bad_step_scale(step_scale):
+    with pytest.raises(ValueError, match="step_scale"):
+        empirical_ntk(MathL2O(4), QP.random(1, 3, 2), 2, step_scale=step_scale)
+
+
+def test_analysis_of_a_diverged_run_raises_instead_of_returning_non_finite_numbers():
+    model, qp = MathL2O(4), QP.random(1, 3, 2)
+    for analysis in (empirical_ntk, alpha0):
+        with pytest.raises(ValueError, match=r"diverges .*step_scale=1e\+300"):
+            analysis(model, qp, 3, step_scale=1e300)
+    with pytest.raises(TypeError, match="model must be a MathL2O"):
+        alpha0(None, qp, 3)

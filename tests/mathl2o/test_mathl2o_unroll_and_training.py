@@ -204,3 +204,19 @@ def test_checkpoint_path_rejects_a_callback(tmp_path):
     with pytest.raises(ValueError, match="callback cannot be combined with checkpoint_path"):
         train(MathL2O(4), QP.random(1, 3, 2), 3, 1e-3, 2, callback=lambda *a: None,
               checkpoint_path=str(tmp_path / "x.pt"))
+
+
+def test_rollout_records_the_step_where_the_iterates_overflow():
+    qp = QP.random(1, 3, 2)
+    run = rollout(None, qp, 5, step_scale=1e300)
+    assert run.diverged_at == 1  # X₁ ≈ 1e300·g is finite but F(X₁) ≈ 1e600 is not
+    assert bool(torch.isfinite(run.values[:1]).all()) and not bool(torch.isfinite(run.values[1:]).any())
+    assert not bool(torch.isfinite(unroll(None, qp, 5, step_scale=1e300)[1:]).any())
+    assert rollout(MathL2O(4), qp, 5).diverged_at is None
+
+
+def test_unroll_rejects_non_bool_flags():
+    with pytest.raises(TypeError, match="detach_inputs"):
+        unroll(MathL2O(4), QP.random(1, 3, 2), 2, detach_inputs=None)
+    with pytest.raises(TypeError, match="model must be a MathL2O"):
+        train(None, QP.random(1, 3, 2), 2, 1e-3, 1)
