@@ -4,7 +4,8 @@ Exit status of ``run``: 0 when no verdict contradicts its expectation (other tha
 verify.catalogue) and no check errored, 1 otherwise; 2 for bad usage or when the output folder cannot be
 written (full disk, no permission: a one-line message, everything finished so far kept); when interrupted,
 130 for SIGINT (Ctrl-C) and 143 for SIGTERM (everything finished so far is on disk; re-run with ``--resume``).
-Every command answers a failure with one line on stderr, never a traceback.
+Every command answers a failure with one line on stderr, never a traceback. ``report --compare OLD NEW``
+exits 1 when a claim's verdict changed (for gating a CI job), 0 otherwise.
 """
 
 from __future__ import annotations
@@ -117,18 +118,40 @@ def _cmd_run(args) -> int:
         except OSError as exc:
             return _fail("run", f"{_os_error(exc)}; {kept}")
     summary = document["summary"]
-    print(f"report: {out / 'report.md'}; verdicts {summary['verdicts']}; "
+    print(f"report: {out / 'report.md'} and {out / 'report.html'}; verdicts {summary['verdicts']}; "
           f"contradicting: {summary['contradicting'] or 'none'} "
           f"(documented findings: {summary['known_findings'] or 'none'}; "
           f"unexpected: {summary['unexpected'] or 'none'})", file=sys.stderr)
     return 1 if summary["unexpected"] else 0
 
 
+def _cmd_compare(args) -> int:
+    from verify.compare import compare, load_results, render_markdown, render_text
+
+    old_path, new_path = args.compare
+    try:
+        result = compare(load_results(old_path), load_results(new_path), args.rtol)
+    except ValueError as exc:
+        return _fail("report", exc)
+    except OSError as exc:
+        return _fail("report", f"cannot read {exc.filename or old_path}: {exc.strerror or exc}")
+    if args.format == "json":
+        print(json.dumps(result, indent=1, ensure_ascii=False))
+    elif args.format == "markdown":
+        print(render_markdown(result), end="")
+    else:
+        print(render_text(result), end="")
+    return 1 if result["verdict_changes"] else 0
+
+
 def _cmd_report(args) -> int:
+    from verify.html_report import render_html
     from verify.report import render_report
-    from verify.results import REPORT, build_document, load_document, read_records, write_atomic
+    from verify.results import HTML, REPORT, build_document, load_document, read_records, write_atomic
     from verify.runner import default_out
 
+    if args.compare:
+        return _cmd_compare(args)
     out = Path(args.out) if args.out else default_out("quick")
     if out.exists() and not out.is_dir():
         return _fail("report", f"{out} is a file; give --out the output folder of a run")
@@ -146,15 +169,17 @@ def _cmd_report(args) -> int:
     except OSError as exc:
         return _fail("report", f"cannot read {exc.filename or out}: {exc.strerror or exc}")
     try:
-        text = render_report(document)
+        texts = {REPORT: render_report(document, out), HTML: render_html(document, out)}
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         return _fail("report", f"{out / 'results.json'} does not have the shape of a results document "
                                f"({type(exc).__name__}: {exc})")
     try:
-        write_atomic(out / REPORT, text)
+        for name, text in texts.items():
+            write_atomic(out / name, text)
     except OSError as exc:
         return _fail("report", _os_error(exc))
     print(out / REPORT)
+    print(out / HTML)
     return 0
 
 
@@ -209,8 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run the GPU-marked claims on a CPU device too instead of skipping them (slow)")
     p_run.set_defaults(func=_cmd_run)
 
-    p_report = sub.add_parser("report", help="re-render report.md from the results in a folder")
+    p_report = sub.add_parser("report", help="re-render report.md and report.html from the results in a folder, or "
+                                             "compare two runs")
     p_report.add_argument("--out", help="output folder of a run (default runs/quick)")
+    p_report.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"),
+                          help="compare two runs (output folders or results.json files): verdicts changed, claims "
+                               "added or removed, numbers moved beyond --rtol, code and environment; exit status 1 "
+                               "when a verdict changed")
+    p_report.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                          help="output of --compare (default text)")
+    p_report.add_argument("--rtol", type=float, default=1e-6,
+                          help="relative tolerance below which --compare treats two numbers as equal (default 1e-6)")
     p_report.set_defaults(func=_cmd_report)
 
     p_nb = sub.add_parser("notebooks", help="execute the open-question notebooks (default into runs/notebooks)")

@@ -52,6 +52,8 @@ def seed_interval(values: Sequence[float], confidence: float = CONFIDENCE, rando
         result = bootstrap((data,), np.median, confidence_level=confidence, n_resamples=9999, method="percentile",
                            random_state=np.random.default_rng(random_state))
         low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
+        # a resample's median averages two values, whose round-off may leave the data's range by an ulp
+        low, high = max(low, float(data.min())), min(high, float(data.max()))
     return {"median": median, "low": low, "high": high, "n": int(data.size), "values": data.tolist(),
             "confidence": confidence}
 

@@ -23,6 +23,7 @@ import math
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -192,6 +193,44 @@ def load_checks() -> dict[str, Claim]:
     return dict(_CHECKS)
 
 
+ROOT = Path(__file__).resolve().parent.parent  # the checkout (or site-packages for an installed copy)
+CLAIM_TEST = "tests/test_claims.py::test_claim_verdict_matches_expectation"
+
+
+def _location(path: str | None, line: int | None) -> str | None:
+    if not path:
+        return None
+    resolved = Path(path).resolve()
+    shown = resolved.relative_to(ROOT).as_posix() if resolved.is_relative_to(ROOT) else resolved.as_posix()
+    return f"{shown}:{line}" if line else shown
+
+
+def spec_location(spec: ClaimSpec) -> str | None:
+    """``verify/catalogue.py:LINE`` of the claim's catalogue entry (where its statement and expectation are)."""
+    import verify.catalogue as catalogue
+
+    path = Path(catalogue.__file__)
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if f'ClaimSpec("{spec.id}"' in line:
+            return _location(str(path), number)
+    return _location(str(path), None)
+
+
+def claim_links(spec: ClaimSpec, fn: Callable | None = None) -> dict[str, str]:
+    """Where a reader finds the claim: its spec (catalogue entry), its check (source file and line) and the
+    test that runs it, as 'path:line' relative to the repository root."""
+    import inspect
+
+    links = {"spec": spec_location(spec), "test": f"{CLAIM_TEST}[{spec.id}]"}
+    if fn is not None:
+        target = inspect.unwrap(fn)
+        try:
+            links["check"] = _location(inspect.getsourcefile(target), inspect.getsourcelines(target)[1])
+        except (OSError, TypeError):
+            pass
+    return {key: value for key, value in links.items() if value}
+
+
 def implemented_ids() -> set[str]:
     """The IDs that ``load_checks()`` would register, read from the ``@check("ID")`` decorators in the source of
     verify.claims without importing it (importing pulls in torch, scipy and sympy: seconds, where listing the
@@ -243,6 +282,7 @@ def run_claim(claim: Claim, ctx: Context) -> dict[str, Any]:
         "device": ctx.device,
         "dtype": ctx.dtype_name,
         "budget": ctx.budget,
+        "links": claim_links(claim.spec, claim.fn),
     }
     if claim.spec.gpu and not ctx.device.startswith("cuda") and not ctx.gpu_claims_on_cpu:
         record.update(verdict="skipped", matches=None, duration_s=0.0,

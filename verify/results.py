@@ -6,7 +6,8 @@ Layout of an output folder:
   (except those that ended in an error or were skipped), ``--update`` keeps the records of the claims it
   does not re-run;
 - ``results.json``: the whole run (schema ``SCHEMA``), rewritten atomically after every claim;
-- ``report.md``: the Markdown report, likewise rewritten atomically (see verify.report);
+- ``report.md`` and ``report.html``: the Markdown and the self-contained HTML report, likewise rewritten
+  atomically (verify.report, verify.html_report);
 - ``figures/<claim id>/``: plots written by the checks.
 """
 
@@ -18,6 +19,7 @@ import platform
 import subprocess
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -27,6 +29,7 @@ SCHEMA = "l2o-verify/results/v1"
 JSONL = "results.jsonl"
 JSON = "results.json"
 REPORT = "report.md"
+HTML = "report.html"
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -186,7 +189,33 @@ def build_document(run: dict[str, Any], records: Iterable[dict[str, Any]]) -> di
     }
 
 
+SCHEMA_FILE = "results.schema.json"  # shipped in the verify package: the JSON Schema of SCHEMA
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    from importlib.resources import files
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(files("verify").joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def schema_errors(document: Any) -> list[str]:
+    """Where ``document`` breaks the results schema (verify/results.schema.json), as 'path: message' lines;
+    empty when it conforms."""
+    return [f"{error.json_path}: {error.message[:200]}" for error in
+            sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.path)))]
+
+
 def write_document(out: Path, document: dict[str, Any]) -> None:
+    """Write results.json atomically, after checking the document against the results schema (a document
+    that breaks it is a bug in the writer, reported as ValueError before anything is written)."""
+    errors = schema_errors(document)
+    if errors:
+        raise ValueError(f"the results document breaks {SCHEMA_FILE}: " + "; ".join(errors[:5]))
     write_atomic(out / JSON, json.dumps(document, indent=1, ensure_ascii=False) + "\n")
 
 
@@ -204,8 +233,8 @@ def load_document(out: Path) -> dict[str, Any]:
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
         schema = document.get("schema") if isinstance(document, dict) else type(document).__name__
         raise ValueError(f"{path} has schema {schema!r}, expected {SCHEMA!r}")
-    claims = document.get("claims")
-    if (not isinstance(document.get("run"), dict) or not isinstance(claims, list)
-            or not all(isinstance(c, dict) and "id" in c and "verdict" in c for c in claims)):
-        raise ValueError(f"{path} lacks its 'run' object or a 'claims' list of records with an id and a verdict")
+    errors = schema_errors(document)
+    if errors:
+        raise ValueError(f"{path} breaks the results schema ({SCHEMA_FILE}): {errors[0]}"
+                         + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
     return document

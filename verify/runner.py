@@ -40,9 +40,10 @@ from implementations.storage import locked
 from verify.catalogue import BY_ID, CATALOGUE, PAPERS, ClaimSpec
 from verify.display import SilentDisplay
 from verify.interrupts import deferred
-from verify.registry import Claim, Context, load_checks, matches, run_claim
+from verify.registry import Claim, Context, claim_links, load_checks, matches, run_claim
+from verify.html_report import render_html
 from verify.report import render_report
-from verify.results import (JSON, JSONL, REPORT, SCHEMA, TORN, append_record, build_document, environment,
+from verify.results import (HTML, JSON, JSONL, REPORT, SCHEMA, TORN, append_record, build_document, environment,
                             read_records, repair_torn_tail, write_atomic, write_document)
 
 
@@ -84,7 +85,7 @@ def not_implemented_record(spec: ClaimSpec, ctx: Context) -> dict:
         "id": spec.id, "paper": spec.paper, "source": spec.source, "check": spec.check, "expect": spec.expect,
         "statement": spec.statement, "reference": spec.reference, "seed": ctx.seed, "device": ctx.device,
         "dtype": ctx.dtype_name, "budget": ctx.budget, "verdict": "not-implemented",
-        "matches": matches(spec, "not-implemented"), "duration_s": 0.0,
+        "matches": matches(spec, "not-implemented"), "duration_s": 0.0, "links": claim_links(spec),
     }
 
 
@@ -375,7 +376,8 @@ def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Pat
         order = {s.id: i for i, s in enumerate(specs)}
         document = build_document(run_info, sorted(records, key=lambda r: order.get(r["id"], 1 << 30)))
         write_document(out, document)
-        write_atomic(out / REPORT, render_report(document))
+        write_atomic(out / REPORT, render_report(document, out))
+        write_atomic(out / HTML, render_html(document, out))
         return document
 
     def one_at_a_time() -> Iterator[tuple[ClaimSpec, dict]]:

@@ -66,7 +66,7 @@ def test_documented_finding_keeps_the_contradiction_visible_but_exits_zero(tmp_p
     assert document["summary"]["contradicting"] == [spec.id] and document["summary"]["unexpected"] == []
     assert document["claims"][0]["known_finding"] == "found false on purpose"
     report = (tmp_path / "report.md").read_text()
-    assert "**CONTRADICTS**" in report and "found false on purpose" in report
+    assert "documented finding (contradicts the paper)" in report and "found false on purpose" in report
 
 
 def test_version_is_printed(capsys):
