@@ -15,21 +15,12 @@ from pathlib import Path
 import pytest
 
 from verify import cli, runner
-from verify.catalogue import BY_ID
-from verify.registry import Claim, Evidence
 from verify.results import JSON, JSONL, REPORT, TORN, append_record, load_document, read_records
 
-IDS = ["cfgd.caputo.power-rule", "cfgd.caputo.identity-normaliser", "cfgd.gj.spectral-convergence"]
+from fake_claims import IDS, fake_checks  # tests/verify/fake_claims.py
+
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def fake_checks(calls):
-    def make(claim_id):
-        def fn(ctx):
-            calls.append(claim_id)
-            return Evidence(holds=None if BY_ID[claim_id].expect == "measure" else True, numbers={"x": 1.0})
-        return fn
-    return {i: Claim(BY_ID[i], make(i)) for i in IDS}
 
 
 def test_a_record_appended_after_a_torn_line_starts_on_a_fresh_line_and_the_torn_text_is_set_aside(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from verify.catalogue import BY_ID, CATALOGUE, ClaimSpec
-from verify.registry import Claim, Context, Evidence, check, matches, run_claim, to_jsonable
+from verify.registry import Claim, Context, Evidence, check, matches, run_claim
 
 HOLDS = BY_ID["cfgd.caputo.power-rule"]
 FAILS = BY_ID["bfgs.cwss.interval-not-sufficient"]

@@ -16,16 +16,9 @@ from verify.catalogue import BY_ID, CATALOGUE
 from verify.registry import Claim, Evidence
 from verify.results import JSON, JSONL, REPORT, load_document, read_records
 
-IDS = ["cfgd.caputo.power-rule", "cfgd.caputo.identity-normaliser", "cfgd.gj.spectral-convergence"]
+from fake_claims import IDS, fake_checks  # tests/verify/fake_claims.py
 
 
-def fake_checks(calls):
-    def make(claim_id):
-        def fn(ctx):
-            calls.append(claim_id)
-            return Evidence(holds=None if BY_ID[claim_id].expect == "measure" else True, numbers={"x": 1.0})
-        return fn
-    return {i: Claim(BY_ID[i], make(i)) for i in IDS}
 
 
 def test_run_writes_jsonl_json_and_report(tmp_path, monkeypatch):
