@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The GPU items of issue #5 in one device call: the test suite with its device-aware tests on CUDA, the
+# The GPU checks in one command on a GPU machine: the test suite with its device-aware tests on CUDA, the
 # GPU-marked claim mathl2o.beats-gd.fig4a on CUDA, and the Math-L2O training-step benchmark at both scales
 # (ours, and the authors' code when a prepared copy travels in .theirs/, see benchmarks/prepare_theirs.sh).
 #
 # On the device machine, from the repository root (its python3 holds torch with CUDA and every dependency):
-#     bash benchmarks/gpu_session.sh                 # the device tool: run(command=..., carry=[".theirs"])
-# Outputs go to $OUT (the device tool's folder; /tmp/gpu-session elsewhere) as at most 8 flat files.
+#     bash benchmarks/gpu_session.sh                 # with the prepared .theirs/ copied beside the checkout
+# Outputs go to $OUT (default /tmp/gpu-session) as at most 8 flat files.
 # DEVICE=cpu runs the same steps on a CPU (a dry run: the claim is then skipped). FIG4A_BUDGET=full runs the
 # authors' 5000 SGD steps instead of the quick 300. TESTS=0 leaves out the tests, SCALES="fig5" the Fig. 4a
 # benchmark (the authors' code needs > 20 GB there).
