@@ -400,6 +400,33 @@ TABLE[f"{BFGS}.bounded_steps"] = cases(
 TABLE[f"{BFGS}.StepSizeModel"] = cases(
     bfgs.StepSizeModel, lambda: dict(hidden=3), hidden=bad_int(), interval=BAD_INTERVAL, coordinatewise=NOT_A_BOOL,
     cell=sampled(3, "x", torch.zeros(3)))
+TABLE[f"{BFGS}.cwss_bfgs"] += cases(
+    bfgs.cwss_bfgs, lambda: {**_SOLVE(), "policy": bfgs.FixedSteps(1.0)},
+    stop_at=sampled(NAN, "x", torch.ones(3, dtype=F64), torch.tensor([1.0, NAN], dtype=F64)))
+TABLE[f"{BFGS}.lbfgs_torch"] += cases(bfgs.lbfgs_torch, _SOLVE, gtol=bad_nonnegative())
+TABLE[f"{BFGS}.GreedyOracleSteps"] = cases(
+    bfgs.GreedyOracleSteps, lambda: dict(objective=quadratic()), objective=BAD_OBJECTIVE, interval=BAD_INTERVAL,
+    gtol=bad_positive(), max_inner=bad_int())
+TABLE[f"{BFGS}.LookaheadOracleSteps"] = cases(
+    bfgs.LookaheadOracleSteps, lambda: dict(objective=quadratic()), objective=BAD_OBJECTIVE, horizon=bad_int(),
+    interval=BAD_INTERVAL, gtol=bad_positive(), max_inner=bad_int())
+TABLE[f"{BFGS}.box_minimise"] = cases(
+    bfgs.box_minimise, lambda: dict(fun=lambda p: (p.sum(-1), torch.ones_like(p)), p0=torch.ones(1, 3, dtype=F64),
+                                    low=0.0, high=2.0),
+    fun=NOT_CALLABLE, p0=bad_tensor((1, 3), ((3,),)), low=st.one_of(sampled(NAN, INF, 2.0, 3.0), NOT_A_SCALAR),
+    high=st.one_of(sampled(NAN, -INF, 0.0, -1.0), NOT_A_SCALAR), gtol=bad_positive(), max_iterations=bad_int(),
+    scales=not_none(st.one_of(bad_tensor((1, 3), ((3,), (1, 2))), sampled(-torch.ones(1, 3, dtype=F64)))),
+    memory=bad_int())
+TABLE[f"{BFGS}.StackedLSTMSteps"] = cases(
+    bfgs.StackedLSTMSteps, lambda: dict(models=[bfgs.StepSizeLSTM(3)]),
+    models=sampled(None, [], [3], "ab", [bfgs.StepSizeLSTM(3), bfgs.StepSizeLSTM(4)]), lr=bad_positive(),
+    reg=bad_nonnegative(), learning=NOT_A_BOOL)
+TABLE[f"{BFGS}.stacked_meta_train"] = cases(
+    bfgs.stacked_meta_train, lambda: dict(models=[bfgs.StepSizeLSTM(3)],
+                                          instances=[(quadratic(), torch.ones(1, 3, dtype=F64))], iterations=2),
+    models=sampled(None, [], [3], [bfgs.StepSizeLSTM(3), bfgs.StepSizeLSTM(4)]),
+    instances=sampled(None, 3, [], [3], [(None, torch.ones(1, 3))], "ab"), iterations=bad_int(),
+    lr=bad_positive(), reg=bad_nonnegative(), safeguard=bad_choice("skip", "damp"))
 
 # implementations.mathl2o
 _QP_PARTS = lambda: dict(M=small_qp().M, Y=small_qp().Y, beta=small_qp().beta)  # noqa: E731

@@ -68,6 +68,7 @@ def bfgs_line_search(objective, x0, iterations: int, line_search: str = "wolfe",
     x, f, g = _start(objective, x0)
     limit = blowup * max(1.0, abs(float(f)))
     H = torch.eye(x.shape[0], dtype=x.dtype, device=x.device)
+    spare = None  # the buffer the next H is written into
     trace = Trace(f0=f.reshape(1).clone(), grad_norm0=torch.linalg.vector_norm(g).reshape(1), started=started)
     trace.diverged_at = torch.tensor([-1])
     evaluations = 1
@@ -99,7 +100,11 @@ def bfgs_line_search(objective, x0, iterations: int, line_search: str = "wolfe",
         if k == 0 and float(y @ y) > 0 and float(y @ s) > 0:
             scale = float(y @ s) / float(y @ y)
             H, bs = scale * H, bs / scale
-        H, fired = safeguarded_update(H, s, y, safeguard, bs=bs)
+        if spare is None or spare.shape != H.shape or not H.is_contiguous():
+            H, spare = H.contiguous(), torch.empty_like(H, memory_format=torch.contiguous_format)
+        # ping-pong between two d×d buffers: a fresh d×d result per iteration costs more than the update itself
+        updated, fired = safeguarded_update(H, s, y, safeguard, bs=bs, out=spare if safeguard != "none" else None)
+        H, spare = updated, H
         x, f, g = x_next, result.f, g_next
         trace.record(f=f, grad_norm=torch.linalg.vector_norm(g), p_dev_inf=torch.tensor(abs(result.alpha - 1)),
                      ys=y @ s, descent=torch.tensor(1.0), safeguard_fired=fired.to(x.dtype),
@@ -139,11 +144,12 @@ class HypergradientSteps:
         raise NotImplementedError
 
 
-def lbfgs_torch(objective, x0, iterations: int, history: int = 10) -> Trace:
+def lbfgs_torch(objective, x0, iterations: int, history: int = 10, gtol: float = 0.0) -> Trace:
     """torch.optim.LBFGS with line_search_fn='strong_wolfe' (≤ 25 line-search evaluations), one outer
-    iteration per recorded step."""
+    iteration per recorded step; stops early once ‖∇f‖₂ ≤ ``gtol``."""
     check_positive_int("iterations", iterations)
     check_positive_int("history", history)
+    check_nonnegative("gtol", gtol)
     started = time.perf_counter()
     x, f, g = _start(objective, x0)
     trace = Trace(f0=f.reshape(1).clone(), grad_norm0=torch.linalg.vector_norm(g).reshape(1), started=started)
@@ -166,6 +172,8 @@ def lbfgs_torch(objective, x0, iterations: int, history: int = 10) -> Trace:
             trace.diverged_at = torch.tensor([trace.iterations])
             break
         trace.record(f=f, grad_norm=torch.linalg.vector_norm(g))
+        if float(torch.linalg.vector_norm(g)) <= gtol:
+            break
     state = optimiser.state[optimiser._params[0]]
     # each step() call re-evaluates f at the point the previous line search ended on: not counted here.
     calls = trace.iterations + (0 if trace.diverged_at is None else 1)

@@ -20,8 +20,8 @@ import torch
 from implementations.bfgs.diagnostics import Trace
 from implementations.bfgs.update import SAFEGUARDS, condition_number, safeguarded_update
 from implementations.validation import (as_tensor, check_bool, check_choice, check_closed_interval, check_finite,
-                                        check_objective, check_positive, check_positive_int, check_spd,
-                                        check_subinterval)
+                                        check_objective, check_positive, check_positive_int, check_real_tensor,
+                                        check_spd, check_subinterval)
 
 
 class Objective(Protocol):
@@ -37,6 +37,11 @@ class StepPolicy(Protocol):
 
     def learn(self, f_next: torch.Tensor, f: torch.Tensor, g: torch.Tensor, d: torch.Tensor, P: torch.Tensor) -> None:
         """Called with f(x_{k+1}) carrying its graph to P_k when ``learns``."""
+
+
+# A policy whose ``uses_inverse_hessian`` is True (a look-ahead oracle) is shown the solver's state before each
+# proposal: ``policy.observe(H, rescale, safeguard)`` with H_k (B, d, d), whether the Shanno–Phua scaling follows
+# this step (the first step when H0 is None) and the curvature safeguard, so it can simulate the steps after it.
 
 
 STABLE_INTERVAL = (0.0, 2.0)
@@ -101,6 +106,17 @@ def _gradient(objective: Objective, x: torch.Tensor) -> torch.Tensor:
         return objective.gradient(x)
 
 
+def _overflowed(H: torch.Tensor) -> torch.Tensor:
+    """(B,): True where H (B, d, d) has a non-finite entry. A finite sum of a matrix's entries proves them all
+    finite in one reduction (no d×d mask: this runs every iteration, and d = 1503 on the CNN); only a matrix
+    whose sum is not finite, which an overflowing sum of finite entries can also cause, is checked entry by
+    entry."""
+    suspect = ~torch.isfinite(H.sum((-1, -2)))
+    if not bool(suspect.any()):
+        return suspect
+    return ~torch.isfinite(H).all(-1).all(-1)
+
+
 def _start_values(objective: Objective, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """f (B,) and ∇f (B, d) at x (B, d); ValueError naming x0 when the objective cannot take x's shape."""
     batch, dim = x.shape
@@ -117,12 +133,14 @@ def _start_values(objective: Objective, x: torch.Tensor) -> tuple[torch.Tensor, 
 
 def cwss_bfgs(objective: Objective, x0, policy: StepPolicy, iterations: int, safeguard: str = "skip",
               H0: torch.Tensor | None = None, cond_every: int = 1, keep_iterates: bool = False,
-              blowup: float = 1e12) -> Trace:
+              blowup: float = 1e12, stop_at=None) -> Trace:
     """Run K = ``iterations`` CWSS-BFGS steps from x0 (B, d) (or (d,), treated as B = 1).
 
     κ(H_k) is computed every ``cond_every`` iterations (an O(d³) eigendecomposition; NaN otherwise; 0 = never).
     ``H0``: a fixed SPD initial inverse Hessian (B, d, d), which also disables the Shanno–Phua scaling.
     ``blowup``: the divergence threshold on |f| relative to max(1, |f(x_0)|) (module docstring).
+    ``stop_at``: None, or target values (B,) (or one number): the run ends after the first iteration at which
+    every instance has f ≤ its target or has diverged (for runs that only count the iterations to a tolerance).
     Arguments are checked once at entry (TypeError/ValueError naming the argument).
     """
     check_objective("objective", objective)
@@ -140,6 +158,15 @@ def cwss_bfgs(objective: Objective, x0, policy: StepPolicy, iterations: int, saf
     if x.dim() != 2 or x.numel() == 0:
         raise ValueError(f"x0 must have shape (d,) or (B, d) with B, d >= 1, got {tuple(x.shape)}")
     batch, dim = x.shape
+    if stop_at is not None:
+        stop_at = check_real_tensor("stop_at", as_tensor("stop_at", stop_at, like=x), dim=(0, 1), finite=False)
+        if stop_at.shape not in ((), (1,), (batch,)) or bool(torch.isnan(stop_at).any()):
+            raise ValueError(f"stop_at must be None, one number or {batch} numbers without NaN, got shape "
+                             f"{tuple(stop_at.shape)}")
+        stop_at = torch.broadcast_to(stop_at, (batch,))
+    observes = check_bool("policy.uses_inverse_hessian", getattr(policy, "uses_inverse_hessian", False))
+    if observes:
+        check_objective("policy", policy, ("propose", "learn", "observe"))
     started = time.perf_counter()
     f, g = _start_values(objective, x)
     evaluations = 1
@@ -158,12 +185,15 @@ def cwss_bfgs(objective: Objective, x0, policy: StepPolicy, iterations: int, saf
     diverged_at = torch.full((batch,), -1, dtype=torch.long, device=x.device)
     iterates = [x.clone()] if keep_iterates else None
     limit = blowup * f.abs().clamp_min(1.0)
+    spare = None  # the buffer the next H is written into
     for k in range(iterations):
         d = (H @ g.unsqueeze(-1)).squeeze(-1)
         overflow = (diverged_at < 0) & ~torch.isfinite(d).all(-1)
         diverged_at = torch.where(overflow, torch.full_like(diverged_at, k), diverged_at)
         active = diverged_at < 0
         d = torch.where(active.unsqueeze(-1), d, torch.zeros_like(d))
+        if observes:
+            policy.observe(H, rescale and k == 0, safeguard)
         P, clipped = policy.propose(k, x, g, d)
         x_next = x - P * d
         if policy.learns:
@@ -188,11 +218,17 @@ def cwss_bfgs(objective: Objective, x0, policy: StepPolicy, iterations: int, saf
             yy = (y * y).sum(-1)
             good = (ys > 0) & (yy > 0)
             gamma = torch.where(good, ys / yy.clamp_min(torch.finfo(x.dtype).tiny), H[:, 0, 0])
-            H = gamma[:, None, None] * eye
-        updated, fired = safeguarded_update(H, s, y, safeguard)
-        overflow = ~torch.isfinite(updated).all(-1).all(-1)
+            H = torch.mul(gamma[:, None, None], eye, out=H)  # H₀ = I/‖g₀‖ is not needed any more: reuse its buffer
+        if spare is None or spare.shape != H.shape or not H.is_contiguous():
+            H, spare = H.contiguous(), torch.empty_like(H, memory_format=torch.contiguous_format)
+        updated, fired = safeguarded_update(H, s, y, safeguard, out=spare if safeguard != "none" else None)
+        overflow = _overflowed(updated)
         diverged_at = torch.where((diverged_at < 0) & overflow, torch.full_like(diverged_at, k), diverged_at)
-        H = torch.where(overflow[:, None, None], H, updated)
+        if bool(overflow.any()):
+            H = torch.where(overflow[:, None, None], H, updated)
+            spare = None
+        else:  # ping-pong between two d×d buffers: the old H becomes the next update's output
+            H, spare = updated, H
         descent = (g * P * d).sum(-1) > 0
         dev = (P - 1).abs()
         cond = condition_number(H) if cond_every and (k + 1) % cond_every == 0 else None
@@ -207,6 +243,8 @@ def cwss_bfgs(objective: Objective, x0, policy: StepPolicy, iterations: int, saf
         if iterates is not None:
             iterates.append(x.clone())
         if not bool((diverged_at < 0).any()):
+            break
+        if stop_at is not None and bool(((diverged_at >= 0) | (f <= stop_at)).all()):
             break
     trace.diverged_at, trace.evaluations = diverged_at, evaluations
     trace.wall_time = time.perf_counter() - started

@@ -36,12 +36,17 @@ def _update_factors(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> tuple[
     return w, u
 
 
-def _rank_two(H: torch.Tensor, w: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """H + w uᵀ + u wᵀ as one batched matmul over the stacked factors (one pass over the d×d entries)."""
+def _rank_two(H: torch.Tensor, w: torch.Tensor, u: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """H + w uᵀ + u wᵀ as one batched matmul over the stacked factors (one pass over the d×d entries), written
+    into ``out`` (a contiguous tensor like H, not H itself) when given: a fresh d×d result per iteration costs
+    more than the update (on the CNN, d = 1503, its pages are zero-filled on first touch)."""
     left, right = torch.stack([w, u], dim=-1), torch.stack([u, w], dim=-1)
     if H.dim() == 2:
-        return torch.addmm(H, left, right.T)
+        return torch.addmm(H, left, right.T, out=out) if out is not None else torch.addmm(H, left, right.T)
     flat = lambda t: t.reshape(-1, *t.shape[-2:])
+    if out is not None:
+        torch.baddbmm(flat(H), flat(left), flat(right).transpose(-1, -2), out=flat(out))
+        return out
     return torch.baddbmm(flat(H), flat(left), flat(right).transpose(-1, -2)).reshape(H.shape)
 
 
@@ -103,10 +108,11 @@ def inverse_bfgs_update(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor, safeg
 
 
 def safeguarded_update(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor, safeguard: str = "skip",
-                       curvature_eps: float = 1e-10,
-                       bs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                       curvature_eps: float = 1e-10, bs: torch.Tensor | None = None,
+                       out: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`inverse_bfgs_update` without its input checks (for the solvers' inner loops, whose H is SPD
-    by construction and whose s, y are checked finite there)."""
+    by construction and whose s, y are checked finite there); ``out``: a contiguous buffer like H (not H) to
+    write H⁺ into (the skip and damp paths)."""
     if safeguard == "none":
         return inverse_bfgs_formula(H, s, y), torch.zeros(s.shape[:-1], dtype=torch.bool, device=s.device)
     if safeguard == "damp":
@@ -127,7 +133,7 @@ def safeguarded_update(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor, safegu
     fired = fired | (usable & ~representable)
     usable = usable & representable
     w, u = (torch.where(usable.unsqueeze(-1), factor, torch.zeros_like(factor)) for factor in (w, u))
-    return _rank_two(H, w, u), fired
+    return _rank_two(H, w, u, out), fired
 
 
 def condition_number(H: torch.Tensor) -> torch.Tensor:

@@ -101,7 +101,7 @@ def test_damped_bfgs_passes_the_exact_bs_and_follows_the_run_that_solves_for_it(
                 (Quadratic.create(torch.diag(torch.tensor([1.0, 1e4])), torch.zeros(2)), torch.tensor([1.0, 1e-6]), 9)]
     baselines = importlib.import_module("implementations.bfgs.baselines")
     real_update = baselines.safeguarded_update
-    solving = lambda H, s, y, safeguard, bs=None: real_update(H, s, y, safeguard)  # noqa: E731
+    solving = lambda H, s, y, safeguard, bs=None, out=None: real_update(H, s, y, safeguard, out=out)  # noqa: E731
     for objective, x0, iterations in problems:
         fast = bfgs_line_search(objective, x0, iterations, "armijo", safeguard="damp")
         with monkeypatch.context() as patch:
