@@ -461,6 +461,35 @@ TABLE[f"{MATH}.empirical_ntk"] = cases(
     mathl2o.empirical_ntk, _UNROLL, model=BAD_MODEL, qp=BAD_QP, T=bad_int(), which=bad_choice("all", "last"),
     detach_inputs=NOT_A_BOOL, step_scale=st.one_of(bad_positive(), sampled(1e300)))
 
+TABLE[f"{MATH}.MathL2O"] += cases(mathl2o.MathL2O, lambda: dict(width=4), first_width=bad_int())
+TABLE[f"{MATH}.LSTMMathL2O"] = cases(
+    mathl2o.LSTMMathL2O, lambda: dict(hidden=3), hidden=bad_int(), layers=bad_int(),
+    init=bad_choice("random", "zero_last"), state_init=bad_choice("random", "zeros"), biases=NOT_A_BOOL,
+    seed=BAD_SEED, state_seed=not_none(BAD_SEED), dtype=BAD_DTYPE, device=BAD_DEVICE)
+TABLE[f"{MATH}.LISTACPSS"] = (
+    cases(mathl2o.LISTACPSS, lambda: dict(d=3, b=2, steps=2), d=bad_int(), b=bad_int(), steps=bad_int(),
+          shared=NOT_A_BOOL, init=bad_choice("random", "zeros"), seed=BAD_SEED, dtype=BAD_DTYPE, device=BAD_DEVICE)
+    + cases(mathl2o.LISTACPSS.from_gd, lambda: dict(qp=small_qp(), steps=2), qp=BAD_QP, steps=bad_int(),
+            shared=NOT_A_BOOL, step_scale=bad_positive()))
+_SCHEDULE = lambda: dict(qp=small_qp(), P=torch.ones(2, 1, 1, dtype=F64))  # noqa: E731
+TABLE[f"{MATH}.schedule_values"] = cases(
+    mathl2o.schedule_values, _SCHEDULE, qp=BAD_QP,
+    P=st.one_of(bad_tensor((2, 1, 1), ((2, 2, 3), (2, 3), (0, 1, 1))), sampled(torch.ones(2, 1, 1, dtype=torch.long))),
+    step_scale=bad_positive())
+_OPTIMAL = lambda: dict(qp=small_qp(), T=2, iters=2)  # noqa: E731
+TABLE[f"{MATH}.optimal_schedule"] = cases(
+    mathl2o.optimal_schedule, _OPTIMAL, qp=BAD_QP, T=bad_int(), family=bad_choice("coordinate", "step", "constant"),
+    iters=bad_int(), start=sampled(3, "x", torch.full((2, 1, 1), 2.5, dtype=F64), torch.ones(2, dtype=F64)),
+    step_scale=bad_positive())
+TABLE[f"{MATH}.oracle_gains"] = cases(
+    mathl2o.oracle_gains, lambda: dict(qp=small_qp(), T=2, iters=2, random_starts=0), qp=BAD_QP, T=bad_int(),
+    iters=bad_int(), random_starts=bad_int(0), seed=BAD_SEED, step_scale=bad_positive())
+TABLE[f"{MATH}.certified_constants_t1"] = cases(
+    mathl2o.certified_constants_t1, lambda: dict(model=mathl2o.MathL2O(4, depth=2), qp=small_qp()),
+    model=sampled(None, 3, mathl2o.MathL2O(4, depth=3), mathl2o.MathL2O(4, depth=2, init="random_last"),
+                  mathl2o.MathL2O(4, depth=2, dtype=torch.float32)),
+    qp=BAD_QP, step_scale=bad_positive())
+
 # implementations.problems
 TABLE[f"{PROB}.Quadratic"] = (
     cases(problems.Quadratic, lambda: dict(A=spd3(), b=torch.zeros(3, dtype=F64)), A=matrix3(ASYMMETRIC),

@@ -14,6 +14,13 @@ import math
 import sympy as sp
 
 ONE_MINUS_INV_SQRT2 = 1.0 - 1.0 / math.sqrt(2.0)
+#: max |σ''| = 1/(6√3) (at σ = ½ ± 1/(2√3)) and max |σ'''| = 1/8 (at 0) for the logistic σ: checked by
+#: derive_sigmoid_bounds(); they bound the curvature of P = 2σ(o) in implementations.mathl2o.certified.
+SIGMOID_D2_MAX = 1.0 / (6.0 * math.sqrt(3.0))
+SIGMOID_D3_MAX = 1.0 / 8.0
+#: x* = 2·arccosh(2^{1/4}): the uniform logit shift at which 4σ'(x) = sech²(x/2) falls to 1/√2, i.e. where
+#: σ_min(J_L) has lost the factor 1/√2 that Eq. 13 allows on its ball (derivation §7).
+UNIFORM_SHIFT_LIMIT = 2.0 * math.acosh(2.0 ** 0.25)
 
 
 def _positive(name: str, value: float, allow_zero: bool = False) -> float:
@@ -160,3 +167,35 @@ def derive_chain() -> dict[str, sp.Expr]:
     return {"expansion": expansion, "descent_at_bound": descent_at_bound,
             "radius_at_zero": radius_gap.subs(x, 0), "radius_derivative": radius_derivative,
             "mu_scaling": mu_scaling}
+
+
+def derive_sigmoid_bounds() -> dict[str, sp.Expr]:
+    """sympy: every derivative of σ(x) = 1/(1 + e^{−x}) is a polynomial in s = σ(x) ∈ (0, 1): σ' = s(1 − s),
+    σ'' = σ'(1 − 2s), σ''' = σ'(1 − 6s + 6s²). Their extrema over x are at the roots in (0, 1) of the next
+    derivative (d/dx = σ'·d/ds, σ' > 0): |σ''| is largest, 1/(6√3), at s = ½ ± 1/(2√3); |σ'''| is largest, 1/8,
+    at s = ½ (x = 0; its other critical points give 1/24); and sech²(x/2) = 4σ'(x) = 1/√2 at
+    x = 2 arccosh(2^{1/4}). Returns the values a test compares with the module's constants."""
+    s = sp.symbols("s", positive=True)
+    d1 = s * (1 - s)
+    d2 = d1 * (1 - 2 * s)
+    d3 = d1 * (1 - 6 * s + 6 * s ** 2)
+    d2_critical = [r for r in sp.solve(sp.diff(d2, s), s) if r.is_real and 0 < r < 1]
+    d3_critical = [r for r in sp.solve(sp.diff(d3, s), s) if r.is_real and 0 < r < 1]
+    x = sp.symbols("x", positive=True)
+    shift = sp.solve(sp.Eq(4 * sp.exp(-x) / (1 + sp.exp(-x)) ** 2, 1 / sp.sqrt(2)), x)
+    return {"d2_max": sp.simplify(max(sp.Abs(d2.subs(s, r)) for r in d2_critical)),
+            "d3_values": sorted(sp.simplify(sp.Abs(d3.subs(s, r))) for r in d3_critical),
+            "uniform_shift": sorted(shift, key=lambda v: float(v)) if shift else []}
+
+
+def eq13_t1_necessary_ratio() -> float:
+    """x*/8 ≈ 0.15: at T = 1 (depth 2, step-1 features of full row rank) the reconstructed Eq. 13 implies
+    ‖r₀‖ ≤ (x*/8)·‖Y + r₀‖ (derivation §7), r₀ the residual after one GD step from X₀ = 0."""
+    return UNIFORM_SHIFT_LIMIT / 8.0
+
+
+def eq13_t1_relative_loss_limit() -> float:
+    """The largest 𝓕₀/(½‖Y‖²) that the T = 1 necessary condition allows: with q = x*/8, ‖r₀‖ ≤ q(‖Y‖ + ‖r₀‖)
+    gives ‖r₀‖/‖Y‖ ≤ q/(1 − q), so 𝓕₀/(½‖Y‖²) ≤ (q/(1 − q))²."""
+    q = eq13_t1_necessary_ratio()
+    return (q / (1.0 - q)) ** 2

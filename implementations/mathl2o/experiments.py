@@ -154,3 +154,17 @@ def smallest_training_e(spec: ModelSpec, qp: QP, T: int, lr: float, iters: int, 
         if converges(history) and gains[e] >= min_gain:
             return {"e": e, "gains": gains}
     return {"e": math.nan, "gains": gains}
+
+
+def loss_growth(history: TrainHistory) -> float:
+    """log10 of the largest training loss seen relative to the initial one, max_k 𝓕(W^k)/𝓕(W⁰) over a
+    history (k = 0..K, so ≥ 0): +inf once a loss or gradient was non-finite (an overflow, the authors' NaN).
+    The paper's Fig. 2 "explosion" criterion of mathl2o.random-init-explodes is loss_growth ≥ 6."""
+    if not isinstance(history, TrainHistory):
+        raise TypeError(f"history must be a TrainHistory, got {type(history).__name__}")
+    finite = [v for v in history.losses if math.isfinite(v)]
+    if history.diverged_at is not None or len(finite) < len(history.losses) or not finite:
+        return math.inf
+    if history.losses[0] <= 0:
+        return 0.0 if max(finite) <= 0 else math.inf
+    return math.log10(max(finite) / history.losses[0])

@@ -26,24 +26,27 @@ INITS = ("deterministic", "random_last", "random")
 KERNELS = ("auto", "dense", "planar")
 
 
-def layer_sizes(width: int, depth: int) -> list[int]:
-    """[2, 2, H, …, H, 1] with ``depth`` weight matrices (depth 2: [2, H, 1])."""
+def layer_sizes(width: int, depth: int, first_width: int = 2) -> list[int]:
+    """[2, F, H, …, H, 1] with ``depth`` weight matrices and a first hidden layer of F = ``first_width`` units
+    (the code's F = 2; depth 2: [2, H, 1])."""
     if depth == 2:
         return [2, width, 1]
-    return [2, 2] + [width] * (depth - 2) + [1]
+    return [2, first_width] + [width] * (depth - 2) + [1]
 
 
 class MathL2O(torch.nn.Module):
     """P = 2σ(g_W(z)) per coordinate; see the module docstring for the layers and initialisations.
 
-    width H ≥ 1, e ≥ 1 (expansion coefficient), depth L ≥ 2, init ∈ INITS. ``kernel``: "dense" materialises
-    the N·d×H activations; "planar" (depth 3 only; the default there) computes the same output exactly in
-    O((N·d + H) log) with implementations.mathl2o.kernels (not usable under torch.func transforms).
+    width H ≥ 1, e ≥ 1 (expansion coefficient), depth L ≥ 2, init ∈ INITS, ``first_width`` the units of the
+    first hidden layer for depth ≥ 3 (the code's 2; a wider one gives the penultimate features full row rank in
+    the theorem's class). ``kernel``: "dense" materialises the N·d×H activations; "planar" (depth 3 with a
+    2-unit first layer only; the default there) computes the same output exactly in O((N·d + H) log) with
+    implementations.mathl2o.kernels (not usable under torch.func transforms).
     """
 
     def __init__(self, width: int, e: float = 1.0, depth: int = 3, init: str = "deterministic",
                  nonnegative: bool = False, seed: int = 0, dtype: torch.dtype = torch.float64,
-                 device: str | torch.device = "cpu", kernel: str = "auto"):
+                 device: str | torch.device = "cpu", kernel: str = "auto", first_width: int = 2):
         super().__init__()
         if kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
@@ -57,11 +60,15 @@ class MathL2O(torch.nn.Module):
         check_seed("seed", seed)
         check_dtype("dtype", dtype)
         check_device("device", device)
+        check_positive_int("first_width", first_width)
         self.width, self.e, self.depth, self.init, self.nonnegative = width, float(e), depth, init, nonnegative
-        if kernel == "planar" and depth != 3:
-            raise ValueError(f"kernel='planar' needs the 2→2→H→1 layers (depth 3), got depth {depth}")
-        self.kernel = ("planar" if depth == 3 else "dense") if kernel == "auto" else kernel
-        sizes = layer_sizes(width, depth)
+        self.first_width = first_width
+        code_layers = depth == 3 and first_width == 2
+        if kernel == "planar" and not code_layers:
+            raise ValueError(f"kernel='planar' needs the 2→2→H→1 layers (depth 3, first_width 2), got depth {depth}, "
+                             f"first_width {first_width}")
+        self.kernel = ("planar" if code_layers else "dense") if kernel == "auto" else kernel
+        sizes = layer_sizes(width, depth, first_width)
         gen = torch.Generator(device="cpu").manual_seed(int(seed))
         weights = [self._initial_weight(fan_in, fan_out, last=(i == depth - 1), gen=gen)
                    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]))]

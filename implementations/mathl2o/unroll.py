@@ -18,6 +18,7 @@ from torch.utils.checkpoint import checkpoint
 
 from implementations.mathl2o.model import MathL2O
 from implementations.mathl2o.qp import QP
+from implementations.mathl2o.solvers import UnrolledSolver
 from implementations.progress import track
 from implementations.storage import atomic_torch_save, load_plain, locked
 from implementations.validation import check_bool, check_callable, check_path, check_positive, check_positive_int
@@ -37,32 +38,41 @@ class Rollout:
     diverged_at: int | None = None
 
 
-def _check_unroll_args(model: MathL2O | None, qp: QP, T: int, step_scale: float) -> None:
-    """T an int >= 1, step_scale positive and finite, qp a QP, model None or a MathL2O of qp's dtype and device."""
+def _check_unroll_args(model: MathL2O | UnrolledSolver | None, qp: QP, T: int, step_scale: float) -> None:
+    """T an int >= 1, step_scale positive and finite, qp a QP, model None, a MathL2O or an UnrolledSolver (the LSTM
+    Math-L2O, LISTA-CPSS) of qp's dtype and device."""
     check_positive_int("T", T)
     check_positive("step_scale", step_scale)
     if not isinstance(qp, QP):
         raise TypeError(f"qp must be an implementations.mathl2o.QP, got {type(qp).__name__}")
-    if model is not None and not isinstance(model, MathL2O):
-        raise TypeError(f"model must be a MathL2O, got {type(model).__name__}")
+    if model is not None and not isinstance(model, (MathL2O, UnrolledSolver)):
+        raise TypeError(f"model must be a MathL2O or an UnrolledSolver (LSTMMathL2O, LISTACPSS), got "
+                        f"{type(model).__name__}")
     if model is not None:
-        weight = model.last
+        weight = model.last if isinstance(model, MathL2O) else model.reference
         if weight.dtype != qp.M.dtype or weight.device != qp.M.device:
             raise TypeError(f"model ({weight.dtype}, {weight.device}) and qp ({qp.M.dtype}, {qp.M.device}) must "
                             "share dtype and device; build the model with dtype=/device= or use qp.to(...)")
 
 
-def rollout(model: MathL2O | None, qp: QP, T: int, detach_inputs: bool = True, step_scale: float = STEP_SCALE,
-            keep_inputs: bool = False, checkpoint_steps: bool = False) -> Rollout:
+def rollout(model: MathL2O | UnrolledSolver | None, qp: QP, T: int, detach_inputs: bool = True,
+            step_scale: float = STEP_SCALE, keep_inputs: bool = False, checkpoint_steps: bool = False) -> Rollout:
     """Run T steps; ``model=None`` gives gradient descent (P ≡ 1). Vectorised over instances and coordinates.
 
     ``checkpoint_steps`` recomputes each step's MLP in the backward pass instead of storing its N·d×H
-    activations (for the Fig. 4a scale, where they would take T·N·d·H floats).
+    activations (for the Fig. 4a scale, where they would take T·N·d·H floats); MathL2O only.
+    An UnrolledSolver (LSTMMathL2O, LISTACPSS) runs its own ``trajectory``.
     """
     _check_unroll_args(model, qp, T, step_scale)
     for name, flag in (("detach_inputs", detach_inputs), ("keep_inputs", keep_inputs),
                        ("checkpoint_steps", checkpoint_steps)):
         check_bool(name, flag)
+    if isinstance(model, UnrolledSolver):
+        if checkpoint_steps:
+            raise ValueError("checkpoint_steps applies to MathL2O only (it recomputes the MLP's activations)")
+        values, X, inputs = model.trajectory(qp, T, detach_inputs, step_scale, keep_inputs)
+        finite = torch.isfinite(values.detach())
+        return Rollout(values, X, inputs, None if bool(finite.all()) else int((~finite).nonzero()[0]))
     step = (step_scale / qp.beta).unsqueeze(-1)
     X = qp.zeros()
     r = qp.residual(X)
@@ -87,7 +97,7 @@ def rollout(model: MathL2O | None, qp: QP, T: int, detach_inputs: bool = True, s
     return Rollout(values, X, inputs, diverged_at)
 
 
-def unroll(model: MathL2O | None, qp: QP, T: int, detach_inputs: bool = True,
+def unroll(model: MathL2O | UnrolledSolver | None, qp: QP, T: int, detach_inputs: bool = True,
            step_scale: float = STEP_SCALE) -> torch.Tensor:
     """F(X_t) for t = 0..T, shape (T+1,), differentiable w.r.t. the model's weights.
 
@@ -122,7 +132,7 @@ class TrainHistory:
         return (self.losses[0] - self.losses[-1]) / self.losses[0]
 
 
-def train(model: MathL2O, qp: QP, T: int, lr: float, iters: int, detach_inputs: bool = True,
+def train(model: MathL2O | UnrolledSolver, qp: QP, T: int, lr: float, iters: int, detach_inputs: bool = True,
           step_scale: float = STEP_SCALE, checkpoint_steps: bool = False, callback=None,
           checkpoint_path: str | None = None, checkpoint_every: int = 50) -> TrainHistory:
     """``iters`` SGD steps W ← W − η∇𝓕(W) on 𝓕 = F(X_T); divergence is recorded, never raised.
@@ -140,9 +150,9 @@ def train(model: MathL2O, qp: QP, T: int, lr: float, iters: int, detach_inputs: 
     check_positive("lr", lr)
     check_positive_int("iters", iters, minimum=0)
     check_positive_int("checkpoint_every", checkpoint_every)
-    if not isinstance(model, MathL2O):
-        raise TypeError(f"model must be a MathL2O (train has no weights to train for gradient descent), got "
-                        f"{type(model).__name__}")
+    if not isinstance(model, (MathL2O, UnrolledSolver)):
+        raise TypeError(f"model must be a MathL2O or an UnrolledSolver (train has no weights to train for gradient "
+                        f"descent), got {type(model).__name__}")
     _check_unroll_args(model, qp, T, step_scale)
     check_bool("detach_inputs", detach_inputs)
     check_bool("checkpoint_steps", checkpoint_steps)
@@ -163,13 +173,18 @@ def train(model: MathL2O, qp: QP, T: int, lr: float, iters: int, detach_inputs: 
 def _training_signature(model: MathL2O, qp: QP, T: int, lr: float, detach_inputs: bool,
                         step_scale: float) -> dict:
     """What a checkpoint must match to be resumed: the settings and a digest of the initial weights and
-    instances."""
+    instances (for an UnrolledSolver also its class and the settings that are not weights, e.g. the LSTM's
+    state seed)."""
     digest = hashlib.sha256()
     for tensor in [*model.state_dict().values(), qp.M, qp.Y]:
         digest.update(str((tensor.dtype, tuple(tensor.shape))).encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return {"T": T, "lr": lr, "detach_inputs": detach_inputs, "step_scale": step_scale,
-            "initial_state": digest.hexdigest()}
+    signature = {"T": T, "lr": lr, "detach_inputs": detach_inputs, "step_scale": step_scale,
+                 "initial_state": digest.hexdigest()}
+    if isinstance(model, UnrolledSolver):
+        signature["solver"] = repr((type(model).__name__, getattr(model, "state_init", None),
+                                    getattr(model, "state_seed", None), getattr(model, "biases", None)))
+    return signature
 
 
 def _train(model: MathL2O, qp: QP, T: int, lr: float, iters: int, detach_inputs: bool, step_scale: float,
@@ -179,7 +194,7 @@ def _train(model: MathL2O, qp: QP, T: int, lr: float, iters: int, detach_inputs:
     if checkpoint_path is not None:
         signature = _training_signature(model, qp, T, lr, detach_inputs, step_scale)
         if os.path.exists(checkpoint_path):
-            saved = load_plain(checkpoint_path, map_location=model.last.device)
+            saved = load_plain(checkpoint_path, map_location=next(model.parameters()).device)
             if saved["signature"] != signature:
                 raise ValueError(f"checkpoint_path {checkpoint_path!r} holds a training of other weights, instances "
                                  f"or settings ({saved['signature']} vs {signature})")

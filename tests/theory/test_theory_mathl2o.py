@@ -62,3 +62,26 @@ def test_lemma5_orders_at_the_fig5_setting():
 def test_bad_arguments_raise_value_errors(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_the_sigmoid_derivative_bounds_and_the_uniform_shift_limit_match_sympy_and_an_mpmath_scan():
+    derived = th.derive_sigmoid_bounds()
+    assert sp.simplify(derived["d2_max"] - 1 / (6 * sp.sqrt(3))) == 0
+    assert derived["d3_values"][-1] == sp.Rational(1, 8) and float(derived["d3_values"][0]) < 0.125
+    assert float(derived["uniform_shift"][0]) == pytest.approx(th.UNIFORM_SHIFT_LIMIT, rel=1e-14)
+    import mpmath
+
+    mpmath.mp.dps = 30
+    sigma = lambda x: 1 / (1 + mpmath.exp(-x))  # noqa: E731
+    xs = [mpmath.mpf(i) / 200 for i in range(-4000, 4001)]  # |x| ≤ 20 covers every extremum
+    d2 = max(abs(mpmath.diff(sigma, x, 2)) for x in xs[::4])
+    d3 = max(abs(mpmath.diff(sigma, x, 3)) for x in xs[::4])
+    assert float(d2) <= th.SIGMOID_D2_MAX * (1 + 1e-12) and float(d2) == pytest.approx(th.SIGMOID_D2_MAX, rel=1e-4)
+    assert float(d3) == pytest.approx(th.SIGMOID_D3_MAX, rel=1e-12)
+    assert float(4 * mpmath.diff(sigma, th.UNIFORM_SHIFT_LIMIT)) == pytest.approx(1 / math.sqrt(2), rel=1e-14)
+
+
+def test_the_t1_necessary_limits_are_x_star_over_8_and_its_relative_loss():
+    q = th.eq13_t1_necessary_ratio()
+    assert q == pytest.approx(2 * math.acosh(2 ** 0.25) / 8, rel=1e-15) and 0.15 < q < 0.16
+    assert th.eq13_t1_relative_loss_limit() == pytest.approx((q / (1 - q)) ** 2) and th.eq13_t1_relative_loss_limit() < 0.035
