@@ -116,6 +116,7 @@ def strong_wolfe(objective, x: torch.Tensor, f: torch.Tensor, g: torch.Tensor, p
         return LineSearchResult(lo, value, grad, evaluations, False, "zoom did not find a strong Wolfe step")
 
     previous, f_prev, d_prev = 0.0, f0, slope0
+    value, grad = f, g  # φ at the last accepted trial (α = 0 before the first)
     alpha = alpha0
     while evaluations < max_evaluations:
         if alpha == previous:  # already at alpha_max and φ still decreasing there: no bracket, no Wolfe step
