@@ -296,6 +296,18 @@ def check_objective(name: str, value, methods: tuple[str, ...] = ("value", "grad
     return value
 
 
+def check_pairs(name: str, value, what: str = "(objective, x0)") -> list[tuple]:
+    """A non-empty list (or tuple) of 2-tuples, e.g. (objective, x0) problems; the entries are the caller's to
+    check. Returned as a list."""
+    check_instance(name, value, (list, tuple), f"non-empty list of {what} pairs")
+    if len(value) == 0:
+        raise ValueError(f"{name} must hold at least one {what} pair")
+    for pair in value:
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise TypeError(f"{name} must hold {what} pairs, got an entry {type(pair).__name__}")
+    return list(value)
+
+
 def check_path(name: str, value) -> str | os.PathLike:
     """A file-system path: a str or an os.PathLike."""
     if not isinstance(value, (str, os.PathLike)):

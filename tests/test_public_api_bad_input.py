@@ -326,6 +326,53 @@ TABLE[f"{TRAIN}.grid_search_static"] = cases(
     variant=bad_choice("NA", "AT"), grid=sampled(None, 3), seed=BAD_SEED,
     hessian=bad_choice("exact", "hutchinson", "hutchinson-abs"))
 
+# the switches and the batched/stacked/oracle names of the CFGD side-by-side and oracle work
+TABLE[f"{TRAIN}.grid_search_static"] += cases(
+    training.grid_search_static,
+    lambda: dict(task=training.TaskConfig("least-squares", d=3, m=3, iterations=2),
+                 problems=[(least_squares(), torch.zeros(3, dtype=F64))], variant="NA",
+                 grid=training.StaticGrid(alphas=(0.5,), betas=(0.0,), terminals=(0.0,), histories=(1,))),
+    batched_runs=sampled("yes", 0, 1, 2.5))
+TABLE[f"{TRAIN}.MetaTrainConfig"] += cases(training.MetaTrainConfig, dict, direction=bad_choice("caputo", "authors"),
+                                           beta_scaling=NOT_A_BOOL)
+TABLE[f"{TRAIN}.TaskConfig"] += cases(training.TaskConfig, dict, start=bad_choice("zeros", "normal"),
+                                      step_rule=bad_choice("default", "layerwise"))
+TABLE[f"{CFGD}.LayerwiseLookahead"] = cases(
+    cfgd.LayerwiseLookahead, lambda: dict(grid=(0.1, 0.2)),
+    grid=sampled((), (0.0,), (NAN,), (-1.0, 0.5), ("a",), (True,), None, 3, "ab", (INF,)))
+TABLE[f"{CFGD}.LayerwiseLookahead"] += cases(
+    lambda f, x, direction: cfgd.LayerwiseLookahead()(f, x, direction),
+    lambda: dict(f=problems.hfunction_regression("h2", 5, 2, torch.Generator().manual_seed(0)),
+                 x=torch.zeros(6, dtype=F64), direction=torch.ones(6, dtype=F64)),
+    f=sampled(None, 3, least_squares()), x=bad_tensor((6,), ((0,),)), direction=bad_tensor((6,), ((5,), (6, 1))))
+TABLE[f"{CFGD}.L2OCFGD"] += cases(cfgd.L2OCFGD, lambda: dict(hidden=3), direction=bad_choice("caputo", "authors"),
+                                  beta_scaling=NOT_A_BOOL)
+TABLE[f"{TRAIN}.meta_train_many"] = cases(
+    training.meta_train_many, lambda: dict(configs=[small_config()]), configs=sampled(None, 3, [3], "c"),
+    checkpoint_paths=sampled(3, [3], [UNUSED_PATH, UNUSED_PATH]), checkpoint_every=bad_int())
+_STATIC = lambda: dict(problems=cfgd.stack_problems([least_squares()]), x0=torch.zeros(1, 3, dtype=F64), steps=2,
+                       alpha=torch.tensor([0.5], dtype=F64), beta=torch.tensor([0.0], dtype=F64),
+                       c=torch.zeros(1, 3, dtype=F64))  # noqa: E731
+TABLE[f"{CFGD}.static_runs"] = cases(
+    cfgd.static_runs, _STATIC, problems=sampled(None, 3, least_squares()), x0=bad_tensor((1, 3), ((2, 3), (3,))),
+    steps=bad_int(), alpha=st.one_of(bad_tensor((1,), ((2,),)), sampled(torch.tensor([1.0], dtype=F64))),
+    beta=bad_tensor((1,), ((2,),)), c=bad_tensor((1, 3), ((1, 2),)), variant=bad_choice("NA", "AT"),
+    step_size=sampled(3, "exact", cfgd.FixedStep(0.1)), blowup=bad_positive())
+TABLE[f"{CFGD}.stack_problems"] = cases(cfgd.stack_problems, lambda: dict(problems=[least_squares()]),
+                                        problems=sampled(None, [], [3], 3, [least_squares(), quadratic()]))
+TABLE[f"{CFGD}.greedy_schedule_oracle"] = cases(
+    cfgd.greedy_schedule_oracle, lambda: dict(f=least_squares(), x0=torch.zeros(3, dtype=F64), steps=2,
+                                              step_size=cfgd.ExactLineSearch()),
+    f=sampled(None, 3, quadratic()), x0=bad_tensor((3,), ((4,), (3, 1))), steps=bad_int(),
+    step_size=sampled(None, 3, cfgd.FixedStep(0.1)), candidates=sampled(3, "grid"))
+TABLE[f"{CFGD}.OracleCandidates"] = cases(
+    cfgd.OracleCandidates, dict, alphas=sampled((), (0.0,), (1.0,), (NAN,), [0.5], None),
+    betas=sampled((), (NAN,), (INF,), None, [0.0]), terminals=sampled((NAN,), None, ("a",)),
+    histories=sampled((0,), (1.5,), None, [1]))
+TABLE[f"{CFGD}.least_squares_floor"] = cases(
+    cfgd.least_squares_floor, lambda: dict(f=least_squares(), x0=torch.zeros(3, dtype=F64), steps=2),
+    f=sampled(None, 3, quadratic()), x0=bad_tensor((3,), ((4,),)), steps=bad_int())
+
 # implementations.bfgs
 _SOLVE = lambda: dict(objective=quadratic(), x0=torch.ones(3, dtype=F64), iterations=2)  # noqa: E731
 BAD_OBJECTIVE = sampled(None, 3, "f", object(), lambda x: x)

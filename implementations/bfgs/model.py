@@ -27,7 +27,7 @@ from torch import nn
 from implementations.progress import track
 from implementations.validation import (as_tensor, check_bool, check_choice, check_finite, check_instance,
                                         check_nonnegative, check_objective, check_positive, check_positive_int,
-                                        check_real_tensor, check_subinterval)
+                                        check_pairs, check_real_tensor, check_subinterval)
 
 PREPROCESS_P = 10.0
 
@@ -213,13 +213,8 @@ class LearnedSteps:
 
 def _check_instances(instances) -> None:
     """A non-empty list (or tuple) of (objective, x0) pairs, each objective with value and gradient."""
-    check_instance("instances", instances, (list, tuple), "list of (objective, x0) pairs")
-    if len(instances) == 0:
-        raise ValueError("instances must hold at least one (objective, x0) pair")
-    for pair in instances:
-        if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise TypeError(f"instances must hold (objective, x0) pairs, got an entry {type(pair).__name__}")
-        check_objective("instances' objective", pair[0])
+    for objective, _ in check_pairs("instances", instances):
+        check_objective("instances' objective", objective)
 
 
 def meta_train(model: StepSizeModel, instances, iterations: int, lr: float = 1e-3, reg: float = 1e-2,

@@ -23,7 +23,7 @@ import torch
 from implementations.bfgs.model import StepSizeLSTM, map_steps, step_features
 from implementations.progress import track
 from implementations.validation import (check_bool, check_choice, check_instance, check_nonnegative,
-                                        check_objective, check_positive, check_positive_int)
+                                        check_objective, check_pairs, check_positive, check_positive_int)
 
 BETAS, EPS = (0.9, 0.999), 1e-8
 _NAMES = ("cell.weight_ih", "cell.weight_hh", "cell.bias_ih", "cell.bias_hh", "head.weight", "head.bias")
@@ -157,13 +157,8 @@ def stacked_meta_train(models: Sequence[StepSizeLSTM], instances, iterations: in
     from implementations.bfgs.solver import cwss_bfgs
 
     models = _check_models(models)
-    check_instance("instances", instances, (list, tuple), "list of (objective, x0) pairs")
-    if len(instances) == 0:
-        raise ValueError("instances must hold at least one (objective, x0) pair")
-    for pair in instances:
-        if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise TypeError(f"instances must hold (objective, x0) pairs, got an entry {type(pair).__name__}")
-        check_objective("instances' objective", pair[0])
+    for objective, _ in check_pairs("instances", instances):
+        check_objective("instances' objective", objective)
     check_positive_int("iterations", iterations)
     check_choice("safeguard", safeguard, ("skip", "damp"))
     policy = StackedLSTMSteps(models, lr=lr, reg=reg)

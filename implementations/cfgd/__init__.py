@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from implementations.cfgd.gauss_jacobi import gauss_jacobi  # same name as its module: bind the function eagerly
+from implementations.cfgd.gauss_jacobi import gauss_jacobi as gauss_jacobi  # same name as its module: bind the function eagerly
 
 _EXPORTS = {
     "quadratic_direction": "implementations.cfgd.quadratic",
@@ -21,6 +21,7 @@ _EXPORTS = {
     "FixedStep": "implementations.cfgd.optimizers",
     "ExactLineSearch": "implementations.cfgd.optimizers",
     "LookaheadGridSearch": "implementations.cfgd.optimizers",
+    "LayerwiseLookahead": "implementations.cfgd.optimizers",
     "L2OCFGD": "implementations.cfgd.l2o",
     "LSTMOptimizer": "implementations.cfgd.l2o",
     "meta_train": "implementations.cfgd.training",
@@ -33,6 +34,11 @@ _EXPORTS = {
     "save_checkpoint": "implementations.cfgd.training",
     "load_checkpoint": "implementations.cfgd.training",
     "grid_search_static": "implementations.cfgd.training",
+    "static_runs": "implementations.cfgd.batched",
+    "stack_problems": "implementations.cfgd.batched",
+    "greedy_schedule_oracle": "implementations.cfgd.oracle",
+    "OracleCandidates": "implementations.cfgd.oracle",
+    "least_squares_floor": "implementations.cfgd.oracle",
 }
 __all__ = sorted([*_EXPORTS, "gauss_jacobi"])
 

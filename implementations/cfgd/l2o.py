@@ -17,12 +17,14 @@ from typing import Callable
 import torch
 from torch import nn
 
-from implementations.cfgd.caputo import HESSIAN_MODES, caputo_gradient
+from implementations.cfgd.caputo import HESSIAN_MODES, authors_caputo_direction, caputo_gradient
 from implementations.cfgd.gauss_jacobi import MAX_NODES, order_gap
 from implementations.cfgd.optimizers import gradient_of
-from implementations.validation import check_choice, check_number, check_positive, check_positive_int
+from implementations.validation import check_bool, check_choice, check_number, check_positive, check_positive_int
 
 LSTMState = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+#: The direction of the step: the scaled Caputo gradient of §1.2, or the authors' code variant of it.
+DIRECTIONS = ("caputo", "authors")
 #: The range of the preprocessing constant p: e^p must be finite (p <= 709) and log|g|/p bounded.
 PREPROCESSING_RANGE = (1e-6, 700.0)
 
@@ -74,7 +76,7 @@ def detach_state(state: LSTMState) -> LSTMState:
 @dataclass
 class StepRecord:
     """What one optimizer step produced (per coordinate, detached): the hyperparameters (None for the
-    black-box baseline), the step size and the update."""
+    black-box baseline), the step size (a float; per coordinate, a tensor, for LayerwiseLookahead)."""
 
     alpha: torch.Tensor | None
     beta: torch.Tensor | None
@@ -95,12 +97,22 @@ class L2OCFGD(nn.Module):
     and step instead of being read from the head; with both set this is the α-only meta-optimizer of
     THEORY.md §1.5. The head keeps its three outputs either way (same parameters and checkpoints); an
     output that is overridden gets no meta-gradient.
+
+    Two switches reproduce the authors' code, to measure what each difference does ("code"):
+    direction="authors": the direction of their general CFGD (fl2o/optimizer.py, class CFGD;
+    caputo.authors_caputo_direction: nodes and β-term placed with |x − c|, curvature |·|), which differs from
+    §1.2 for x_j < c_j; beta_scaling=True: the direction divided by 1 + |β_j| per coordinate, as their
+    least-squares optimizer CFGD_ClosedForm_v2 does (with the exact line search a common factor cancels, a
+    per-coordinate one does not: it acts as a learned diagonal preconditioner).
     """
 
     def __init__(self, hidden: int = 40, preprocessing: float = 10.0, alpha_min: float = 1e-4, nodes: int = 1,
                  hessian: str = "exact", probes: int = 3, fixed_beta: float | None = None,
-                 fixed_c: float | None = None):
+                 fixed_c: float | None = None, direction: str = "caputo", beta_scaling: bool = False):
         super().__init__()
+        check_choice("direction", direction, DIRECTIONS)
+        check_bool("beta_scaling", beta_scaling)
+        self.direction, self.beta_scaling = direction, beta_scaling
         check_positive_int("hidden", hidden)
         check_number("preprocessing", preprocessing, *PREPROCESSING_RANGE)
         check_positive_int("nodes", nodes, maximum=MAX_NODES)
@@ -135,10 +147,13 @@ class L2OCFGD(nn.Module):
         features = _features(f, x, t, horizon, self.preprocessing, self.net.head.weight.dtype)
         outputs, state = self.net(features, state)
         alpha, beta, c = self.heads(outputs, x)
-        direction = caputo_gradient(f, x, alpha, beta, c, nodes=self.nodes, hessian=self.hessian,
-                                    probes=self.probes, generator=generator)
+        compute = caputo_gradient if self.direction == "caputo" else authors_caputo_direction
+        direction = compute(f, x, alpha, beta, c, nodes=self.nodes, hessian=self.hessian, probes=self.probes,
+                            generator=generator)
+        if self.beta_scaling:
+            direction = direction / (1 + beta.abs())
         eta = step_size(f, x, direction).detach()
-        record = StepRecord(alpha.detach(), beta.detach(), c.detach(), float(eta))
+        record = StepRecord(alpha.detach(), beta.detach(), c.detach(), float(eta) if eta.numel() == 1 else eta)
         return x - eta * direction, state, record
 
 

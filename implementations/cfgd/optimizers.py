@@ -17,6 +17,7 @@ import torch
 from torch.func import grad, jvp, vmap
 
 from implementations.cfgd.caputo import caputo_gradient
+from implementations.problems.flat_mlp import ACTIVATION_FUNCTIONS
 from implementations.validation import (as_tensor, check_callable, check_finite, check_generator, check_instance,
                                         check_positive, check_positive_int, check_real_tensor)
 
@@ -112,9 +113,53 @@ class LookaheadGridSearch:
         return etas[torch.argmin(values)]
 
 
+@dataclass(frozen=True)
+class LayerwiseLookahead:
+    """The authors' step-size rule on the one-hidden-layer H-function MLPs ("code": their
+    parallel_n_step_lookahead_lr_search_hfunc_tanh_twolayer_optee in fl2o/training.py), written out here: for each
+    η of the grid the first layer (W1, b1) moves by −η D₁; at the moved first layer the loss is quadratic in the
+    output weights W2, which take their exact line-search step along their part D₂ of the direction,
+    η₂(η) = ∇_{W2} f·D₂ / (D₂ᵀ ∇²_{W2} f D₂ + 1e-6) (their get_optimal_lr, with its 1e-6); the η whose two-layer step
+    gives the lowest loss is kept (the first such; non-finite losses never). Returns per-coordinate step sizes:
+    η on the first layer's coordinates, η₂(η) on the output layer's. For a FlatMLPObjective with sizes
+    (n_in, h, 1), no output bias and the half-SSE loss (the H-function regressions)."""
+
+    grid: tuple[float, ...] = field(default_factory=authors_lookahead_grid)
+
+    def __post_init__(self) -> None:
+        LookaheadGridSearch(self.grid)  # the same checks of the grid
+
+    def __call__(self, f: Objective, x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+        check_step_arguments(f, x, direction)
+        sizes = getattr(f, "sizes", None)
+        if (sizes is None or len(sizes) != 3 or sizes[2] != 1 or getattr(f, "output_bias", True)
+                or getattr(f, "loss", None) != "half-sse"):
+            raise ValueError("f must be a one-hidden-layer half-SSE FlatMLPObjective with one output and no output "
+                             "bias for LayerwiseLookahead")
+        x, direction = x.detach(), direction.detach()
+        n_in, hidden, _ = sizes
+        first = hidden * n_in + hidden
+        W1, b1, W2 = x[:hidden * n_in].reshape(hidden, n_in), x[hidden * n_in:first], x[first:]
+        dW1, db1, dW2 = direction[:hidden * n_in].reshape(hidden, n_in), direction[hidden * n_in:first], direction[first:]
+        etas = torch.tensor(self.grid, dtype=x.dtype, device=x.device)
+        pre = (f.inputs @ W1.T + b1) - etas.view(-1, 1, 1) * (f.inputs @ dW1.T + db1)      # (E, n, h)
+        H = ACTIVATION_FUNCTIONS[f.activation](pre)
+        targets = f.targets[:, 0]
+        residual = H @ W2 - targets                                                       # (E, n)
+        moved = H @ dW2
+        eta2 = (residual * moved).sum(-1) / ((moved * moved).sum(-1) + 1e-6)
+        values = 0.5 * ((residual - eta2.unsqueeze(-1) * moved) ** 2).sum(-1)
+        values = torch.where(torch.isfinite(values), values, torch.full_like(values, math.inf))
+        best = int(torch.argmin(values))
+        eta = torch.full_like(x, float(etas[best]))
+        eta[first:] = eta2[best]
+        return eta
+
+
 @dataclass
 class CFGDHistory:
-    """losses[t] = f(x^(t)) for t = 0..T (shorter if the run diverged), the final x, the step sizes used."""
+    """losses[t] = f(x^(t)) for t = 0..T (shorter if the run diverged), the final x, the step sizes used (a list
+    per step for a per-coordinate rule such as LayerwiseLookahead)."""
 
     losses: list[float]
     x: torch.Tensor
@@ -210,7 +255,7 @@ def cfgd(f: Objective, x0: torch.Tensor, steps: int, alpha, beta=0.0, c=None, va
         terminals.advance(x)
         x = x - eta * direction
         loss = float(f(x))
-        etas.append(float(eta))
+        etas.append(float(eta) if eta.numel() == 1 else eta.detach().tolist())
         if not math.isfinite(loss) or abs(loss) > limit or not bool(torch.isfinite(x).all()):
             return CFGDHistory(losses, x, etas, diverged_at=t + 1)
         losses.append(loss)

@@ -9,6 +9,7 @@ one CPU core). Everything runs in the config's dtype (float64 by default).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -18,28 +19,34 @@ from typing import Callable
 
 import torch
 
+from implementations.cfgd import batched, stacked
 from implementations.cfgd.caputo import HESSIAN_MODES
-from implementations.cfgd.l2o import L2OCFGD, LSTMOptimizer, StepRecord, detach_state
-from implementations.cfgd.optimizers import (ExactLineSearch, FixedStep, LookaheadGridSearch, cfgd,
-                                             random_initial_terminals, start_value)
+from implementations.cfgd.l2o import DIRECTIONS, L2OCFGD, LSTMOptimizer, StepRecord, detach_state
+from implementations.cfgd.optimizers import (ExactLineSearch, FixedStep, LayerwiseLookahead, LookaheadGridSearch,
+                                             cfgd, random_initial_terminals, start_value)
 from implementations.problems.hfunctions import H_FUNCTIONS, hfunction_regression
 from implementations.problems.least_squares import LeastSquares
 from implementations.problems.mlp_classifier import digit_classifier
 from implementations.progress import track, tracked
 from implementations.storage import atomic_torch_save, load_plain, locked
 from implementations.validation import (check_bool, check_callable, check_choice, check_generator, check_instance,
-                                        check_optional_number, check_path, check_positive, check_positive_int,
+                                        check_optional_number, check_pairs, check_path, check_positive, check_positive_int,
                                         check_real_tensor, check_seed)
 
 TASKS = ("least-squares", *H_FUNCTIONS, "classifier")
 DTYPES = ("float64", "float32", "float16", "bfloat16")
+STARTS = ("zeros", "normal")
+STEP_RULES = ("default", "layerwise")
 
 
 @dataclass(frozen=True)
 class TaskConfig:
     """A family of optimizees. least-squares: f = ½‖Wᵀx − y‖², W_ij ~ N(0,1)/m, x⁰ = 0, exact line search.
     h1/h2/h3: 1–hidden–1 tanh MLP on n points, default init, look-ahead grid search. classifier: 64–hidden–10
-    ReLU MLP on n digits, fixed η = 0.1. ``iterations``: optimisation steps per run."""
+    ReLU MLP on n digits, fixed η = 0.1. ``iterations``: optimisation steps per run. ``start`` (least squares
+    only): x⁰ = 0 ("zeros", THEORY.md §1.4) or x⁰ ~ N(0, I) ("normal", the authors' notebook: init_params
+    "randn"). ``step_rule`` (H-functions only): "default" (one look-ahead η for all coordinates) or "layerwise"
+    (the authors' rule: look-ahead on the first layer, exact line search on the output layer; LayerwiseLookahead)."""
 
     name: str = "least-squares"
     d: int = 100
@@ -47,24 +54,37 @@ class TaskConfig:
     n: int = 100
     hidden: int = 50
     iterations: int = 800
+    start: str = "zeros"
+    step_rule: str = "default"
 
     def __post_init__(self) -> None:
         if self.name not in TASKS:
             raise ValueError(f"task name must be one of {TASKS}, got {self.name!r}")
         for key in ("d", "m", "n", "hidden", "iterations"):
             check_positive_int(key, getattr(self, key))
+        check_choice("start", self.start, STARTS)
+        if self.start != "zeros" and self.name != "least-squares":
+            raise ValueError("start applies to the least-squares task only (the MLP tasks start at their default "
+                             "initialisation)")
+        check_choice("step_rule", self.step_rule, STEP_RULES)
+        if self.step_rule != "default" and self.name not in H_FUNCTIONS:
+            raise ValueError("step_rule 'layerwise' applies to the H-function tasks only")
 
     def describe(self) -> str:
         """The task with only the sizes it uses: d, m for least squares, n, hidden for the MLP tasks; e.g.
         ``h2(n=100, hidden=50, iterations=600)``."""
         used = ("d", "m") if self.name == "least-squares" else ("n", "hidden")
         sizes = ", ".join(f"{key}={getattr(self, key)}" for key in (*used, "iterations"))
-        return f"{self.name}({sizes})"
+        extra = "".join(f", {key}={getattr(self, key)}" for key, default in (("start", "zeros"), ("step_rule", "default"))
+                        if getattr(self, key) != default)
+        return f"{self.name}({sizes}{extra})"
 
     def make(self, generator: torch.Generator, dtype: torch.dtype = torch.float64) -> tuple[Callable, torch.Tensor]:
         """A fresh problem f and its starting point x⁰."""
         if self.name == "least-squares":
             problem = LeastSquares.random_cfgd(self.d, self.m, generator, dtype)
+            if self.start == "normal":
+                return problem, torch.randn(self.d, generator=generator, dtype=dtype)
             return problem, torch.zeros(self.d, dtype=dtype)
         if self.name == "classifier":
             seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
@@ -78,13 +98,14 @@ class TaskConfig:
             return ExactLineSearch()
         if self.name == "classifier":
             return FixedStep(0.1)
-        return LookaheadGridSearch()
+        return LayerwiseLookahead() if self.step_rule == "layerwise" else LookaheadGridSearch()
 
 
 @dataclass(frozen=True)
 class MetaTrainConfig:
     """Meta-training set-up. kind: "cfgd" (L2O-CFGD) or "lstm" (black-box baseline); fixed_beta/fixed_c hold
-    L2O-CFGD's β/c constant (both: the α-only meta-optimizer, see L2OCFGD)."""
+    L2O-CFGD's β/c constant (both: the α-only meta-optimizer, see L2OCFGD); direction and beta_scaling:
+    L2OCFGD's switches to the authors' code variants."""
 
     task: TaskConfig = field(default_factory=TaskConfig)
     kind: str = "cfgd"
@@ -99,6 +120,8 @@ class MetaTrainConfig:
     dtype: str = "float64"
     fixed_beta: float | None = None
     fixed_c: float | None = None
+    direction: str = "caputo"
+    beta_scaling: bool = False
 
     def __post_init__(self) -> None:
         check_instance("task", self.task, TaskConfig)
@@ -106,6 +129,10 @@ class MetaTrainConfig:
             raise ValueError(f"kind must be 'cfgd' or 'lstm', got {self.kind!r}")
         if self.kind == "lstm" and (self.fixed_beta is not None or self.fixed_c is not None):
             raise ValueError("fixed_beta/fixed_c apply to kind='cfgd' only")
+        check_choice("direction", self.direction, DIRECTIONS)
+        check_bool("beta_scaling", self.beta_scaling)
+        if self.kind == "lstm" and (self.direction != "caputo" or self.beta_scaling):
+            raise ValueError("direction/beta_scaling apply to kind='cfgd' only")
         for key in ("runs", "unroll", "hidden", "nodes", "probes"):
             check_positive_int(key, getattr(self, key))
         check_positive("lr", self.lr)
@@ -153,7 +180,8 @@ def reduced_config(task: str = "least-squares", kind: str = "cfgd") -> MetaTrain
 def build_model(config: MetaTrainConfig) -> torch.nn.Module:
     if config.kind == "cfgd":
         model = L2OCFGD(config.hidden, nodes=config.nodes, hessian=config.hessian, probes=config.probes,
-                        fixed_beta=config.fixed_beta, fixed_c=config.fixed_c)
+                        fixed_beta=config.fixed_beta, fixed_c=config.fixed_c, direction=config.direction,
+                        beta_scaling=config.beta_scaling)
     else:
         model = LSTMOptimizer(config.hidden)
     return model.to(getattr(torch, config.dtype))
@@ -371,6 +399,108 @@ def _meta_train(config: MetaTrainConfig, log_every: int, checkpoint_path: str | 
     return model, log
 
 
+def stackable(config: MetaTrainConfig) -> bool:
+    """Whether implementations.cfgd.stacked reproduces meta_train(config): its model is supported there (the
+    default L2OCFGD or LSTMOptimizer, float64) and the task is least squares or an H-function."""
+    if config.dtype != "float64" or config.task.name == "classifier" or config.task.step_rule != "default":
+        return False
+    return config.kind == "lstm" or (config.nodes == 1 and config.hessian == "exact" and config.direction == "caputo"
+                                     and not config.beta_scaling and config.fixed_beta is None
+                                     and config.fixed_c is None)
+
+
+def meta_train_many(configs: list[MetaTrainConfig], checkpoint_paths: list[str | None] | None = None,
+                    checkpoint_every: int = 10) -> list[tuple[torch.nn.Module, dict]]:
+    """[meta_train(c, checkpoint_path=p) for c, p in zip(configs, checkpoint_paths)], computed together where
+    possible: the configs that differ only in their seed, are :func:`stackable` and have no checkpoint yet are
+    meta-trained as one stacked program (implementations.cfgd.stacked: the same models and logs as meta_train to
+    round-off, tested; meta-training amplifies that round-off from run to run, to up to 4e-2 relative in a run's
+    summed loss after 20 quick-budget least-squares runs, benchmarks/cfgd_grid_search.md), writing each one's
+    checkpoint every ``checkpoint_every`` runs and at the end in
+    meta_train's format (so meta_train loads or resumes it); the others go through meta_train one by one.
+    log["seconds"] of a stacked model: the stacked training's wall time divided by the number of models."""
+    check_instance("configs", configs, (list, tuple), "list of MetaTrainConfig")
+    for config in configs:
+        check_instance("configs entry", config, MetaTrainConfig)
+    if checkpoint_paths is not None:
+        check_instance("checkpoint_paths", checkpoint_paths, (list, tuple), "list of paths (or None entries)")
+    paths = list(checkpoint_paths) if checkpoint_paths is not None else [None] * len(configs)
+    if len(paths) != len(configs):
+        raise ValueError(f"checkpoint_paths must hold one path (or None) per config: {len(paths)} for "
+                         f"{len(configs)} configs")
+    for path in paths:
+        if path is not None:
+            check_path("checkpoint_paths entry", path)
+    if len({os.fspath(p) for p in paths if p is not None}) < sum(p is not None for p in paths):
+        raise ValueError("checkpoint_paths must not name one file twice")
+    check_positive_int("checkpoint_every", checkpoint_every)
+    results: list = [None] * len(configs)
+    groups: dict[str, list[int]] = {}
+    for i, config in enumerate(configs):
+        fresh = paths[i] is None or not os.path.exists(paths[i])
+        if fresh and stackable(config):
+            groups.setdefault(repr(replace(config, seed=0)), []).append(i)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        with contextlib.ExitStack() as stack:
+            for path in sorted({paths[i] for i in members if paths[i] is not None}):
+                stack.enter_context(locked(path))
+            members = [i for i in members if paths[i] is None or not os.path.exists(paths[i])]
+            if len(members) >= 2:
+                for i, outcome in zip(members, _meta_train_stacked([configs[i] for i in members],
+                                                                   [paths[i] for i in members], checkpoint_every)):
+                    results[i] = outcome
+    for i, config in enumerate(configs):
+        if results[i] is None:
+            results[i] = meta_train(config, checkpoint_path=paths[i], checkpoint_every=checkpoint_every)
+    return results
+
+
+def _meta_train_stacked(configs: list[MetaTrainConfig], paths: list[str | None],
+                        checkpoint_every: int) -> list[tuple[torch.nn.Module, dict]]:
+    """meta_train for configs that differ only in their seed, as one stacked program (see meta_train_many)."""
+    first = configs[0]
+    dtype = getattr(torch, first.dtype)
+    models, generators = [], []
+    for config in configs:
+        torch.manual_seed(config.seed)
+        generators.append(torch.Generator().manual_seed(config.seed))
+        models.append(build_model(config))
+    weights = stacked.stack_weights(models)
+    optimizer = stacked.RowAdam(weights, first.lr)
+    logs = [{"summed_loss": [], "final_loss": [], "diverged": [], "seconds": 0.0} for _ in configs]
+    rows = torch.arange(len(configs))
+    step_size = first.task.step_size()
+    progress = track(f"meta-training {type(models[0]).__name__} x{len(configs)} (stacked): runs", first.runs)
+    started = time.perf_counter()
+
+    def save(runs_done: int) -> None:
+        stacked.unstack_into(models, weights)
+        for s, (config, model, log, path) in enumerate(zip(configs, models, logs, paths)):
+            log["seconds"] = (time.perf_counter() - started) / len(configs)
+            if path is not None:
+                adam = torch.optim.Adam(model.parameters(), lr=config.lr).state_dict()
+                adam["state"] = optimizer.row_state(s)
+                save_checkpoint(path, model, config, log, {"meta_optimizer": adam,
+                                                           "generator": generators[s].get_state()})
+
+    for run in range(first.runs):
+        drawn = [_check_problem(config.task.make(g, dtype)) for config, g in zip(configs, generators)]
+        problems = batched.stack_problems([f for f, _ in drawn])
+        x0 = torch.stack([x for _, x in drawn])
+        result = stacked.stacked_rollout(models[0], weights, rows, problems, x0, first.task.iterations, step_size,
+                                         first.unroll, optimizer)
+        for s, log in enumerate(logs):
+            log["summed_loss"].append(result.summed_loss(s))
+            log["final_loss"].append(result.losses[s][-1])
+            log["diverged"].append(result.diverged_at[s])
+        if (run + 1) % checkpoint_every == 0 or run + 1 == first.runs:
+            save(run + 1)
+        progress.advance()
+    return list(zip(models, logs))
+
+
 def save_checkpoint(path: str, model: torch.nn.Module, config: MetaTrainConfig, log: dict | None = None,
                     training_state: dict | None = None) -> None:
     """torch.save of {state_dict, config (plain dict), log, training_state} to a temporary file renamed onto
@@ -430,24 +560,97 @@ def run_static(task: TaskConfig, f: Callable, x0: torch.Tensor, variant: str, pa
                 task.step_size(), hessian=hessian, probes=probes, generator=generator)
 
 
+def batchable(task: TaskConfig, problems: list[tuple[Callable, torch.Tensor]], hessian: str = "exact") -> bool:
+    """Whether the static runs on ``problems`` can go through implementations.cfgd.batched (one tensor program
+    for all configurations × problems): exact ∂²_jj, the task's step rule an exact line search (least squares)
+    or the look-ahead grid (H-functions), and problems that stack (batched.supports_batching) with x⁰ of
+    one shape."""
+    rule = task.step_size()
+    if hessian != "exact" or not isinstance(rule, (ExactLineSearch, LookaheadGridSearch)):
+        return False
+    fs = [f for f, _ in problems]
+    if not batched.supports_batching(fs) or (isinstance(rule, ExactLineSearch) and task.name != "least-squares"):
+        return False
+    return len({tuple(x0.shape) for _, x0 in problems}) == 1 and problems[0][1].shape[0] == fs[0].dim
+
+
+def run_static_batch(task: TaskConfig, problems: list[tuple[Callable, torch.Tensor]], variant: str,
+                     configurations: list[dict], terminal_generators: Callable[[int], list[torch.Generator]]):
+    """Every configuration on every problem as one batched program (batched.static_runs); returns the
+    BatchRuns of the C·P runs, ordered configuration-major (run c·P + p: configuration c on problem p).
+    AT: the initial terminals of configuration c on problem p are random_initial_terminals(L_c, x⁰_p, g_p)
+    with g = terminal_generators(L_c) (one generator per problem, drawn from in problem order), the draws
+    run_static makes."""
+    fs = [f for f, _ in problems]
+    x0 = torch.stack([x for _, x in problems])
+    count = len(configurations)
+    stacked = batched.stack_problems(fs * count)
+    starts = x0.repeat(count, 1)
+    like = x0[0]
+    alpha = torch.tensor([p["alpha"] for p in configurations], dtype=like.dtype, device=like.device)
+    beta = torch.tensor([p["beta"] for p in configurations], dtype=like.dtype, device=like.device)
+    alpha, beta = alpha.repeat_interleave(len(fs)), beta.repeat_interleave(len(fs))
+    if variant == "NA":
+        c = torch.tensor([p["c"] for p in configurations], dtype=like.dtype, device=like.device)
+        terminals = c.repeat_interleave(len(fs)).unsqueeze(-1).expand_as(starts).clone()
+        return batched.static_runs(stacked, starts, task.iterations, alpha, beta, terminals, "NA",
+                                   step_size=task.step_size())
+    histories = sorted({p["history"] for p in configurations})
+    draws = {}
+    for history in histories:
+        generators = terminal_generators(history)
+        draws[history] = [random_initial_terminals(history, x, g) for (_, x), g in zip(problems, generators)]
+    results = []
+    for history in histories:  # one batch per history length L (the terminal queues have length L)
+        members = [i for i, p in enumerate(configurations) if p["history"] == history]
+        rows = torch.tensor([i * len(fs) + j for i in members for j in range(len(fs))], device=like.device)
+        queue = torch.stack(draws[history] * len(members))
+        group = batched.static_runs(batched.stack_problems(fs * len(members)), starts[rows], task.iterations,
+                                    alpha[rows], beta[rows], None, "AT", queue, step_size=task.step_size())
+        results.append((rows, group))
+    losses = torch.empty(count * len(fs), task.iterations + 1, dtype=like.dtype, device=like.device)
+    etas = torch.empty(count * len(fs), task.iterations, dtype=like.dtype, device=like.device)
+    last = torch.empty_like(starts)
+    diverged: list[int | None] = [None] * (count * len(fs))
+    for rows, group in results:
+        losses[rows], etas[rows], last[rows] = group.losses, group.step_sizes, group.x
+        for position, row in enumerate(rows.tolist()):
+            diverged[row] = group.diverged_at[position]
+    return batched.BatchRuns(losses, diverged, etas, last)
+
+
 def grid_search_static(task: TaskConfig, problems: list[tuple[Callable, torch.Tensor]], variant: str,
-                       grid: StaticGrid, seed: int = 0, hessian: str = "exact") -> tuple[dict, list[dict]]:
+                       grid: StaticGrid, seed: int = 0, hessian: str = "exact",
+                       batched_runs: bool | None = None) -> tuple[dict, list[dict]]:
     """The configuration with the lowest mean summed loss over ``problems`` (a diverged run counts as +inf);
     returns (best, table of every configuration's mean summed loss). ``problems``: a non-empty list of
-    (f, x⁰) pairs."""
+    (f, x⁰) pairs. batched_runs: run all configurations × problems as one tensor program (run_static_batch;
+    the same table as the per-configuration loop of run_static to round-off, tested); None: whenever
+    :func:`batchable` allows it; False: the loop."""
     check_instance("task", task, TaskConfig)
-    check_instance("problems", problems, (list, tuple), "non-empty list of (f, x0) pairs")
-    if len(problems) == 0:
-        raise ValueError("problems must hold at least one (f, x0) pair")
-    for problem in problems:
-        if not (isinstance(problem, tuple) and len(problem) == 2):
-            raise TypeError(f"problems must hold (f, x0) pairs, got an entry {type(problem).__name__}")
-        check_callable("problems' f", problem[0])
-        check_real_tensor("problems' x0", problem[1], dim=1)
+    for f, x0 in check_pairs("problems", problems, "(f, x0)"):
+        check_callable("problems' f", f)
+        check_real_tensor("problems' x0", x0, dim=1)
     check_choice("variant", variant, ("NA", "AT"))
     check_instance("grid", grid, StaticGrid)
     check_seed("seed", seed)
     check_choice("hessian", hessian, HESSIAN_MODES)
+    if batched_runs is None:
+        batched_runs = batchable(task, problems, hessian)
+    check_bool("batched_runs", batched_runs)
+    if batched_runs and not batchable(task, problems, hessian):
+        raise ValueError("batched_runs=True needs exact curvature and problems that batch (see batchable)")
+    if batched_runs:
+        configurations = grid.configurations(variant)
+        progress = track(f"{variant}-CFGD grid search on {task.name}: batched configurations", 1)
+        runs = run_static_batch(task, list(problems), variant, configurations,
+                                lambda history: [torch.Generator().manual_seed(seed)] * len(problems))
+        progress.advance()
+        sums = torch.where(torch.tensor([d is None for d in runs.diverged_at], device=runs.losses.device),
+                           runs.summed_loss, torch.full_like(runs.summed_loss, math.inf))
+        means = sums.reshape(len(configurations), len(problems)).mean(-1)
+        table = [{**params, "mean_summed_loss": float(mean)} for params, mean in zip(configurations, means)]
+        return min(table, key=lambda row: row["mean_summed_loss"]), table
     table = []
     for params in tracked(grid.configurations(variant), f"{variant}-CFGD grid search on {task.name}: configurations"):
         generator = torch.Generator().manual_seed(seed)

@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from implementations.cfgd.l2o import L2OCFGD, LSTMOptimizer, preprocess_gradient
+from implementations.cfgd.l2o import L2OCFGD, preprocess_gradient
 from implementations.cfgd.training import (MetaTrainConfig, StaticGrid, TaskConfig, grid_search_static,
                                            load_checkpoint, meta_train, meta_train_model, rollout,
                                            save_checkpoint)

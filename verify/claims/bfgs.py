@@ -303,7 +303,7 @@ def descent_condition(ctx: Context) -> Evidence:
     threshold 2√κ/(κ + 1), both derived in implementations.bfgs.stability; the last is also searched for a
     counterexample with hypothesis). rtol 1e-6 (bisection accuracy 1e-12 relative to δ* ≥ 1e-3)."""
     result = ctx.search(_d1_instance(), _d1_margin, max_examples=300)
-    rows, gen = [], ctx.torch_generator()
+    gen = ctx.torch_generator()
     sizes = ctx.pick([(2, 10.0), (2, 100.0), (3, 100.0), (4, 1000.0)], [(2, 10.0), (2, 100.0), (3, 100.0), (4, 1000.0), (6, 1e4), (8, 1e3)])
     per_case = ctx.pick(20, 100)
     kappa_products, sqrt_products, kantorovich_ratios, table, instances = [], [], [], [], []

@@ -687,7 +687,6 @@ def na_stability(ctx: Context) -> Evidence:
     keep = threshold > 0
     A, b, c, x0, alpha, beta, threshold = (t[keep] for t in (A, b, c, x0, alpha, beta, threshold))
     shifted = A + torch.diag_embed(shift_matrix_diagonal(A, alpha, beta))
-    eigenvalues = torch.linalg.eigvalsh(shifted)
     below_lr = 0.98 * threshold
     run_below, ratio_below = _error_norm_after(A, b, x0, alpha, beta, c, below_lr, steps)
     star = tikhonov_point(A, b, alpha, beta, c)
