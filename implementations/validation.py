@@ -33,7 +33,8 @@ def as_tensor(name: str, value, like: torch.Tensor | None = None) -> torch.Tenso
             raise TypeError(f"{name} must be a real number, array or tensor, got {type(value).__name__} of "
                             f"{'booleans' if kind == 'b' else 'complex numbers'}")
         try:
-            tensor = torch.as_tensor(value, dtype=torch.float64)
+            tensor = torch.as_tensor(value, dtype=torch.float64 if like is None else like.dtype,
+                                     device=None if like is None else like.device)
         except (TypeError, ValueError, RuntimeError) as exc:
             raise TypeError(f"{name} must be a number, array or tensor, got {type(value).__name__}") from exc
     if tensor.dtype == torch.bool or tensor.is_complex():

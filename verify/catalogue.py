@@ -7,11 +7,19 @@ attached check is listed as ``not implemented``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 SOURCES = ("paper", "code", "derived", "reconstructed", "standard", "reviewers")
 CHECK_KINDS = ("symbolic", "oracle", "property", "sweep", "rate-fit", "tightness", "empirical")
 EXPECTATIONS = ("holds", "fails", "measure")
+DTYPES = ("float32", "float64")  # the working precisions of `verify run --dtype`
+DEVICES = ("cpu", "cuda")  # the device kinds of `verify run --device` (cuda[:N] is of kind cuda)
+HOST = ("cpu",)  # devices of a claim that computes on the host only (sympy, mpmath, numpy) or is not ported
+BOTH_DTYPES = ("float32", "float64")  # dtypes of a claim whose tolerances follow torch.finfo(ctx.dtype)
+# a claim ID: dotted lowercase words, the first naming its paper (or an external group of claims), e.g.
+# "bfgs.l2o.output-range"; the same pattern as the record ID of verify/results.schema.json
+CLAIM_ID = re.compile(r"[a-z0-9]+(\.[a-z0-9][a-z0-9-]*)+")
 PAPERS = {
     "cfgd": "Sobotka, Šimánek, Kordík: Enhancing Fractional Gradient Descent with Learned Optimizers "
     "(arXiv 2510.18783); Shin, Darbon, Karniadakis (arXiv 2104.02259)",
@@ -33,6 +41,9 @@ class ClaimSpec:
     report still shows the contradiction; the finding only marks it as known, so that ``verify run`` exits 0
     and pytest treats the claim as a strict xfail (a verdict that starts matching fails the test, prompting
     a review of the finding).
+    ``dtypes`` / ``devices``: the working precisions (of DTYPES) and device kinds (of DEVICES) the check honours,
+    i.e. creates its tensors in and computes on; run with another, it computes on the first one listed and its
+    record says so (verify.registry.run_claim).
     """
 
     id: str
@@ -44,14 +55,25 @@ class ClaimSpec:
     gpu: bool = False
     slow: bool = False
     finding: str = ""
+    dtypes: tuple[str, ...] = ("float64",)
+    devices: tuple[str, ...] = DEVICES
 
     @property
     def paper(self) -> str:
         return self.id.split(".", 1)[0]
 
     def __post_init__(self) -> None:
-        if self.paper not in PAPERS:
-            raise ValueError(f"claim {self.id!r}: unknown paper prefix {self.paper!r}")
+        if not isinstance(self.id, str):
+            raise TypeError(f"claim id must be a str, got {type(self.id).__name__}")
+        if not CLAIM_ID.fullmatch(self.id):
+            raise ValueError(f"claim id {self.id!r} must be dotted lowercase words (letters, digits and '-', at least "
+                             "two words, e.g. 'mypaper.model.output-range')")
+        for name in ("statement", "source", "check", "expect", "reference", "finding"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"claim {self.id!r}: {name} must be a str, got {type(getattr(self, name)).__name__}")
+        for name in ("gpu", "slow"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"claim {self.id!r}: {name} must be a bool, got {type(getattr(self, name)).__name__}")
         for tag in self.source.split("+"):
             if tag not in SOURCES:
                 raise ValueError(f"claim {self.id!r}: source tag {tag!r} not in {SOURCES}")
@@ -60,6 +82,10 @@ class ClaimSpec:
                 raise ValueError(f"claim {self.id!r}: check kind {kind!r} not in {CHECK_KINDS}")
         if self.expect not in EXPECTATIONS:
             raise ValueError(f"claim {self.id!r}: expectation {self.expect!r} not in {EXPECTATIONS}")
+        for name, allowed in (("dtypes", DTYPES), ("devices", DEVICES)):
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or not value or any(item not in allowed for item in value):
+                raise ValueError(f"claim {self.id!r}: {name} must be a non-empty tuple of {allowed}, got {value!r}")
 
 
 _T = "THEORY.md"
@@ -67,16 +93,16 @@ CATALOGUE: tuple[ClaimSpec, ...] = (
     # ---- §1 CFGD and L2O-CFGD -------------------------------------------------------------------
     ClaimSpec("cfgd.caputo.power-rule",
               "D^α (x-c)^k = Γ(k+1)/Γ(k+1-α) (x-c)^(k-α) for x>c, k ≥ 1; D^α of a constant is 0",
-              "derived", "symbolic", "holds", f"{_T} §1.1; Shin et al. §2"),
+              "derived", "symbolic", "holds", f"{_T} §1.1; Shin et al. §2", devices=HOST),
     ClaimSpec("cfgd.caputo.identity-normaliser",
               "D^α I = sign(x-c)|x-c|^(1-α)/Γ(2-α) on both sides; D^(1+α) I = 0",
-              "derived", "symbolic+oracle", "holds", f"{_T} §1.1"),
+              "derived", "symbolic+oracle", "holds", f"{_T} §1.1", devices=HOST),
     ClaimSpec("cfgd.quadrature.change-of-variables",
               "the [-1,1] Gauss–Jacobi form with C_α = (1-α)/2^(1-α) equals the Caputo definition, both sides of c",
-              "derived", "symbolic+oracle", "holds", f"{_T} §1.2; paper Eq. 3/15"),
+              "derived", "symbolic+oracle", "holds", f"{_T} §1.2; paper Eq. 3/15", devices=HOST),
     ClaimSpec("cfgd.scaled.linear-exact",
               "for affine f, D f = ∇f for every α, β, c; as α→1 with β=0, D f → ∇f",
-              "derived", "property", "holds", f"{_T} §1.1–1.2"),
+              "derived", "property", "holds", f"{_T} §1.1–1.2", dtypes=BOTH_DTYPES),
     ClaimSpec("cfgd.gj.nodes-weights",
               "Gauss–Jacobi nodes/weights (weight (1-u)^(-α)) match an mpmath computation for s = 1..16; "
               "s = 1: u₁ = α/(2-α), w₁ = 2^(1-α)/(1-α)",
@@ -90,20 +116,20 @@ CATALOGUE: tuple[ClaimSpec, ...] = (
     ClaimSpec("cfgd.quadratic.closed-form",
               "for f = ½xᵀAx + bᵀx: D f = Ax + b + diag(γ)diag(r)(x − c), γ = β − (1−α)/(2−α), r_j = A_jj, "
               "for x_j < c_j and x_j > c_j",
-              "paper+derived", "symbolic+property", "holds", f"{_T} §1.3; paper Eq. 8"),
+              "paper+derived", "symbolic+property", "holds", f"{_T} §1.3; paper Eq. 8", dtypes=BOTH_DTYPES),
     ClaimSpec("cfgd.na.fixed-point",
               "NA-CFGD converges to the Tikhonov point (A+G)x* = Gc − b, G = diag(γ⊙r), not to argmin f "
               "unless γ = 0 or c = argmin f",
-              "derived", "property+sweep", "holds", f"{_T} §1.3; Shin et al."),
+              "derived", "property+sweep", "holds", f"{_T} §1.3; Shin et al.", dtypes=BOTH_DTYPES),
     ClaimSpec("cfgd.na.stability",
               "NA-CFGD on a quadratic converges from every start iff A+G ≻ 0 and 0 < η < 2/λ_max(A+G)",
-              "derived", "property+tightness", "holds", f"{_T} §1.3"),
+              "derived", "property+tightness", "holds", f"{_T} §1.3", dtypes=BOTH_DTYPES),
     ClaimSpec("cfgd.at.heavy-ball",
               "AT-CFGD with c^(t) = x^(t−1) on a quadratic equals heavy-ball x⁺ = x − η∇f(x) − ηG(x − x_prev)",
-              "derived", "property", "holds", f"{_T} §1.3"),
+              "derived", "property", "holds", f"{_T} §1.3", dtypes=BOTH_DTYPES),
     ClaimSpec("cfgd.hutchinson.unbiased",
               "the Rademacher estimate of diag(H) is unbiased with per-coordinate variance Σ_{k≠j} H_jk² / K",
-              "derived", "property+sweep", "holds", f"{_T} §1.2"),
+              "derived", "property+sweep", "holds", f"{_T} §1.2", dtypes=BOTH_DTYPES),
     ClaimSpec("cfgd.hutchinson.abs-bias",
               "the code's |v⊙Hv| variant estimates E|·| ≥ |H_jj|, biased when H has off-diagonal mass",
               "code", "sweep", "measure", f"{_T} §1.3; authors' code"),
@@ -117,7 +143,7 @@ CATALOGUE: tuple[ClaimSpec, ...] = (
     ClaimSpec("cfgd.l2o.beats-static",
               "meta-trained L2O-CFGD reaches a lower summed loss than the best grid-searched NA- and AT-CFGD "
               "on least squares and on an H-function task",
-              "paper", "empirical", "holds", "paper §4", slow=True,
+              "paper", "empirical", "holds", "paper §4", slow=True, devices=HOST,
               finding="refuted at the quick budget over seeds 0–4 (median [95% bootstrap interval]): L2O-CFGD's "
                       "summed loss is 1.21× [1.20, 2.47] the best NA-CFGD and 1.44× [1.41, 3.72] the best AT-CFGD "
                       "on least squares (d = m = 20, 20 meta-training runs) and 1.02× [0.99, 1.03] / 1.03× "
@@ -129,7 +155,7 @@ CATALOGUE: tuple[ClaimSpec, ...] = (
                       "squares, 1.78× / 1.72× on h₂, and 1.91× / 6.43× the black-box LSTM"),
     ClaimSpec("cfgd.l2o.generalizes",
               "meta-trained on one H-function, L2O-CFGD beats the static baselines on another",
-              "paper", "empirical", "holds", "paper §4.2.1", slow=True,
+              "paper", "empirical", "holds", "paper §4.2.1", slow=True, devices=HOST,
               finding="inconclusive at the quick budget over seeds 0–4 (median [95% bootstrap interval]): "
                       "meta-trained on h₂ and tested on h₃, L2O-CFGD's summed loss is 1.02× [0.93, 1.02] the best "
                       "NA-CFGD and 1.01× [0.94, 1.03] the best AT-CFGD (0.81× [0.77, 0.85] the black-box LSTM); "
@@ -139,15 +165,16 @@ CATALOGUE: tuple[ClaimSpec, ...] = (
                       "1.88× / 1.85×, 3.92× the black-box LSTM"),
     ClaimSpec("cfgd.l2o.alpha-schedule",
               "the learned α rises quickly while the loss drops, then levels off",
-              "paper", "empirical", "measure", "paper §4.1, Fig. 2", slow=True),
+              "paper", "empirical", "measure", "paper §4.1, Fig. 2", slow=True, devices=HOST),
     ClaimSpec("cfgd.l2o.oracle-schedule",
               "the greedy per-step (α, β, c) and η over the static grid's values (a model-free reference) against "
               "the best static NA/AT-CFGD and the learned L2O-CFGD, ours and the authors', on least squares and h₂",
-              "derived", "empirical", "measure", "paper §4 (a reference for its learned schedules)", slow=True),
+              "derived", "empirical", "measure", "paper §4 (a reference for its learned schedules)", slow=True,
+              devices=HOST),
     ClaimSpec("cfgd.l2o.authors-code",
               "the authors' own meta-training code (fl2o) gives an L2O-CFGD that beats the best static NA- and "
               "AT-CFGD on least squares (and h₂ at the full budget), side by side with ours on the same instances",
-              "paper+code", "empirical", "holds", "paper §4; authors' code", slow=True,
+              "paper+code", "empirical", "holds", "paper §4; authors' code", slow=True, devices=HOST,
               finding="refuted at the quick budget (least squares d = m = 20, 50 iterations, 20 meta-training runs, "
                       "seeds 0–4, median [95% bootstrap interval]): the L2O-CFGD of the authors' own meta-training "
                       "reaches 1.45× [1.21, 1.96] our best NA-CFGD and 1.73× [1.42, 2.95] our best AT-CFGD, and "
@@ -162,7 +189,7 @@ CATALOGUE: tuple[ClaimSpec, ...] = (
               "derived", "property", "holds", f"{_T} §2.1 D5"),
     ClaimSpec("bfgs.cwss.interval-not-sufficient",
               "'every p_i ∈ (0,2) ⇒ gᵀPHg > 0' for a general SPD H (D0: false; a counterexample must be found)",
-              "derived", "property", "fails", f"{_T} §2.1 D0"),
+              "derived", "property", "fails", f"{_T} §2.1 D0", devices=HOST),
     ClaimSpec("bfgs.cwss.descent-condition",
               "δ = max|p_i − 1| < 1/κ(H) ⇒ gᵀPHg ≥ (λ_min(H) − δλ_max(H))‖g‖² > 0 (D1), with tightness of 1/κ(H)",
               "derived", "property+tightness", "holds", f"{_T} §2.1 D1"),
@@ -181,19 +208,19 @@ CATALOGUE: tuple[ClaimSpec, ...] = (
               "paper+derived", "rate-fit", "holds", f"{_T} §2.1 D6; paper Thm 3"),
     ClaimSpec("bfgs.l2o.output-range",
               "the learned model's P always lies in its declared interval ⊂ [0,2], for any finite input",
-              "paper", "property", "holds", "paper §3"),
+              "paper", "property", "holds", "paper §3", devices=HOST),
     ClaimSpec("bfgs.l2o.speedup",
               "iterations and wall-clock to a tolerance vs BFGS+Armijo, BFGS+Wolfe, hypergradient, L-BFGS; "
               "the paper claims up to 4×",
-              "paper", "empirical", "measure", "paper §5", slow=True),
+              "paper", "empirical", "measure", "paper §5", slow=True, devices=HOST),
     ClaimSpec("bfgs.l2o.identity-limit",
               "‖P_k − I‖, fraction of clipped entries and κ(B_k) along learned runs",
-              "reviewers", "empirical", "measure", "OpenReview reviews", slow=True),
+              "reviewers", "empirical", "measure", "OpenReview reviews", slow=True, devices=HOST),
     ClaimSpec("bfgs.l2o.oracle-speedup",
               "some step rule of the model's form, P_k ∈ [0,2]^d chosen by an oracle (the per-step optimum of "
               "f(x_k − P_k H_k g_k), a 2-step look-ahead), reaches the tolerance ≥ 4× faster than BFGS with a line "
               "search on some task, as 'up to 4×' needs (interval over seeds)",
-              "derived", "empirical", "holds", "paper §5", slow=True,
+              "derived", "empirical", "holds", "paper §5", slow=True, devices=HOST,
               finding="inconclusive at the quick budget (seeds 0–4, median [95% interval]): the best oracle, a "
                       "2-step look-ahead, is 3.7 [2.73, 4.22]× faster than the line searches on least squares, an "
                       "interval that straddles 4; on logistic regression (1.75 [1.75, 2]×), log-sum-exp "
@@ -263,3 +290,5 @@ CATALOGUE: tuple[ClaimSpec, ...] = (
 BY_ID: dict[str, ClaimSpec] = {spec.id: spec for spec in CATALOGUE}
 if len(BY_ID) != len(CATALOGUE):
     raise RuntimeError("duplicate claim IDs in the catalogue")
+if any(spec.paper not in PAPERS for spec in CATALOGUE):  # external claims (verify.external) may use other prefixes
+    raise RuntimeError("a built-in claim ID does not start with one of the papers of PAPERS")

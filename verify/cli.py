@@ -16,11 +16,14 @@ import sys
 from pathlib import Path
 
 import verify
-from verify.catalogue import CATALOGUE, PAPERS
+from verify.catalogue import CATALOGUE, DTYPES, PAPERS
 from verify.registry import BUDGETS
 
 
-def claim_rows(paper: str | None = None) -> list[dict]:
+def claim_rows(paper: str | None = None, builtin_only: bool = False) -> list[dict]:
+    """One row per claim: the built-in catalogue, then (unless ``builtin_only``: the README's table) the claims of
+    the ``l2o_verify.claims`` entry points (verify.external)."""
+    from verify import external
     from verify.registry import implemented_ids
 
     checks = implemented_ids()
@@ -28,7 +31,20 @@ def claim_rows(paper: str | None = None) -> list[dict]:
              "status": "implemented" if s.id in checks else "not implemented",
              "gpu": s.gpu, "slow": s.slow, "finding": s.finding, "reference": s.reference,
              "statement": s.statement}
-            for s in CATALOGUE if paper is None or s.paper == paper]
+            for s in (CATALOGUE if builtin_only else external.all_specs()) if paper is None or s.paper == paper]
+
+
+def paper_prefix(name: str) -> str:
+    """``--paper``: one of the three papers or the prefix of an entry-point claim (verify.external.papers)."""
+    from verify.external import ClaimPluginError, papers
+
+    try:
+        known = papers()
+    except ClaimPluginError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if name not in known:
+        raise argparse.ArgumentTypeError(f"unknown paper {name!r}; choose from {', '.join(known)}")
+    return name
 
 
 def claims_markdown(rows: list[dict]) -> str:
@@ -58,8 +74,13 @@ def update_readme(path: Path, table: str) -> None:
 
 def _cmd_list(args) -> int:
     rows = claim_rows(args.paper)
-    if args.update_readme:
-        update_readme(Path(args.update_readme), claims_markdown(claim_rows()))
+    if args.update_readme or args.update_docs:
+        if args.update_readme:
+            update_readme(Path(args.update_readme), claims_markdown(claim_rows(builtin_only=True)))
+        if args.update_docs:
+            from verify.claims_doc import update_document
+
+            update_document(args.update_docs)
     elif args.json:
         print(json.dumps(rows, indent=1, ensure_ascii=False))
     elif args.markdown:
@@ -99,7 +120,7 @@ def _cmd_run(args) -> int:
     try:
         config = RunConfig(patterns=args.ids, paper=args.paper, budget=args.budget, device=args.device,
                            seed=args.seed, out=out, resume=args.resume, jobs=args.jobs, threads=args.threads,
-                           gpu_claims_on_cpu=args.gpu_claims_on_cpu, update=args.update)
+                           gpu_claims_on_cpu=args.gpu_claims_on_cpu, update=args.update, dtype=args.dtype)
     except ValueError as exc:
         return _fail("run", exc)
     kept = f"finished claims are kept in {out}; re-run with --resume"
@@ -161,9 +182,10 @@ def _cmd_report(args) -> int:
         records = read_records(out)
         if not records:
             return _fail("report", f"nothing to render in {out}")
+        asked = records[0].get("requested", records[0])  # the run's device and dtype, not a fallback's
         document = build_document({"complete": False, "budget": records[0].get("budget"),
-                                   "device": records[0].get("device"), "seed": records[0].get("seed"),
-                                   "dtype": records[0].get("dtype")}, records)
+                                   "device": asked.get("device"), "seed": records[0].get("seed"),
+                                   "dtype": asked.get("dtype")}, records)
     except ValueError as exc:
         return _fail("report", exc)
     except OSError as exc:
@@ -204,18 +226,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_list = sub.add_parser("list", help="list the claim catalogue")
-    p_list.add_argument("--paper", choices=sorted(PAPERS))
+    p_list.add_argument("--paper", type=paper_prefix, help=f"{', '.join(PAPERS)} or an entry-point claim's prefix")
     fmt = p_list.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="machine-readable output")
     fmt.add_argument("--markdown", action="store_true", help="the README's claim table")
     fmt.add_argument("--update-readme", metavar="README", help="rewrite the claim table inside README")
+    p_list.add_argument("--update-docs", metavar="CLAIMS_MD",
+                        help="rewrite the claim catalogue document (docs/claims.md); with --update-readme, both")
     p_list.set_defaults(func=_cmd_list)
 
     p_run = sub.add_parser("run", help="run claims and write results.json and report.md")
     p_run.add_argument("ids", nargs="*", help="claim IDs or shell globs (default: all)")
-    p_run.add_argument("--paper", choices=sorted(PAPERS))
+    p_run.add_argument("--paper", type=paper_prefix, help=f"{', '.join(PAPERS)} or an entry-point claim's prefix")
     p_run.add_argument("--budget", choices=BUDGETS, default="quick")
     p_run.add_argument("--device", default="auto", help="cpu, cuda[:N] or auto (default)")
+    p_run.add_argument("--dtype", choices=DTYPES, default="float64",
+                       help="working precision of the claims that honour it (default float64); the others compute in "
+                            "float64 and their records say so")
     p_run.add_argument("--seed", type=int, default=0,
                        help="seeds every claim's random instances and counterexample searches (default 0)")
     p_run.add_argument("--out", help="output folder (default runs/<budget>, ignored by git; the committed reports "
@@ -259,8 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from verify.external import ClaimPluginError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ClaimPluginError as exc:  # a broken l2o_verify.claims entry point: one line naming it
+        return _fail(args.command, exc)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import json
 import mimetypes
 from pathlib import Path
 
-from verify.catalogue import PAPERS
+from verify.external import titles_for
 from verify.report import ROWS_SHOWN, anchor
 from verify.report_view import brief, link_targets, scorecards, standing, tightness_rows
 
@@ -61,7 +61,7 @@ def render_html(document: dict, out: Path | None = None) -> str:
     links to the repository's files are relative to it)."""
     records = [_view(r, out) for r in document["claims"]]
     papers = [{"paper": paper, "title": title, "records": [r for r in records if r.get("paper") == paper]}
-              for paper, title in PAPERS.items()]
+              for paper, title in titles_for(document["claims"]).items()]
     run = document["run"]
     return _environment().get_template(TEMPLATE).render(
         run=run, env=run.get("environment") or {}, cards=scorecards(document), records=records,

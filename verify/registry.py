@@ -20,6 +20,7 @@ A verdict *matches* its expectation when holds↔verified, fails↔refuted, meas
 from __future__ import annotations
 
 import math
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from verify.catalogue import BY_ID, ClaimSpec
+from verify.catalogue import BY_ID, CATALOGUE, DTYPES, ClaimSpec
 
 VERDICTS = ("verified", "refuted", "measured", "inconclusive", "diverged", "error", "skipped", "not-implemented")
 BUDGETS = ("quick", "full")
@@ -79,6 +80,10 @@ class Context:
 
     ``rng`` is a numpy Generator and ``torch_generator()`` a fresh torch Generator, both seeded from
     ``seed`` and the claim ID, so a claim's randomness does not depend on which other claims ran.
+
+    ``device`` and ``dtype_name`` (float32 or float64) are what a check computes with: it creates its tensors
+    with ``**ctx.like`` (or ``ctx.tensor``, ``ctx.randn``, ``ctx.uniform``) or derives them from tensors that
+    were (run_claim hands a check the device and dtype its ClaimSpec honours: supported_context).
     """
 
     budget: str = "quick"
@@ -93,6 +98,8 @@ class Context:
     def __post_init__(self) -> None:
         if self.budget not in BUDGETS:
             raise ValueError(f"budget must be one of {BUDGETS}, got {self.budget!r}")
+        if self.dtype_name not in DTYPES:
+            raise ValueError(f"dtype_name must be one of {DTYPES}, got {self.dtype_name!r}")
         self.rng = np.random.default_rng([self.seed, _stable_hash(self.claim_id)])
 
     @property
@@ -114,6 +121,33 @@ class Context:
         import torch
 
         return torch.device(self.device)
+
+    @property
+    def like(self) -> dict[str, Any]:
+        """The ``dtype=`` and ``device=`` keywords of this run, for torch factories and for the helpers of
+        implementations/ that take them: ``torch.zeros(3, **ctx.like)``."""
+        return {"dtype": self.dtype, "device": self.torch_device}
+
+    def tensor(self, value):
+        """``value`` (a number, list, numpy array or tensor) as a tensor in this run's dtype on its device."""
+        import torch
+
+        return torch.as_tensor(value, dtype=self.dtype, device=self.torch_device)
+
+    def randn(self, *shape: int, generator):
+        """N(0, 1) draws from the CPU ``generator`` (e.g. ``torch_generator()``), drawn in float64 on the host and
+        then cast and moved: every device and dtype sees the same instances (rounded to the dtype)."""
+        import torch
+
+        return torch.randn(*shape, generator=generator, dtype=torch.float64, device=generator.device).to(**self.like)
+
+    def uniform(self, *shape: int, low: float = 0.0, high: float = 1.0, generator):
+        """U(low, high) draws from the CPU ``generator``, drawn like :meth:`randn` (float64 on the host, then cast
+        and moved)."""
+        import torch
+
+        host = torch.empty(*shape, dtype=torch.float64, device=generator.device)
+        return host.uniform_(low, high, generator=generator).to(**self.like)
 
     def torch_generator(self):
         import torch
@@ -165,31 +199,53 @@ class Claim:
 _CHECKS: dict[str, Claim] = {}
 
 
+def _declared_spec(claim_id: str, module_globals: dict) -> ClaimSpec:
+    """The spec of ``claim_id``: the one in the calling module's ``CLAIMS`` (an external module's claim:
+    verify.external), else the catalogue's; KeyError when neither has it."""
+    declared = module_globals.get("CLAIMS")
+    if isinstance(declared, (list, tuple)):
+        for spec in declared:
+            if isinstance(spec, ClaimSpec) and spec.id == claim_id:
+                if any(claim_id == built_in.id for built_in in CATALOGUE):
+                    raise ValueError(f"claim {claim_id!r} of {module_globals.get('__name__')}'s CLAIMS clashes with "
+                                     "the built-in claim of that ID")
+                return spec
+    if claim_id in BY_ID:
+        return BY_ID[claim_id]
+    raise KeyError(f"{claim_id!r} is not in verify.catalogue.CATALOGUE nor in the CLAIMS of "
+                   f"{module_globals.get('__name__')}")
+
+
 def check(claim_id: str) -> Callable[[Callable[[Context], Evidence]], Callable[[Context], Evidence]]:
-    """Attach an evidence function to the catalogue claim ``claim_id``."""
-    if claim_id not in BY_ID:
-        raise KeyError(f"{claim_id!r} is not in verify.catalogue.CATALOGUE")
+    """Attach an evidence function to the claim ``claim_id``: a claim of the calling module's ``CLAIMS`` (a list
+    of ClaimSpec, defined above the check: how a module outside this project adds claims, verify.external) or
+    of the built-in catalogue."""
+    spec = _declared_spec(claim_id, sys._getframe(1).f_globals)
 
     def attach(fn: Callable[[Context], Evidence]) -> Callable[[Context], Evidence]:
         if not (fn.__doc__ or "").strip():
             raise ValueError(f"check for {claim_id} needs a docstring stating the formula and its source")
-        if claim_id in _CHECKS and _CHECKS[claim_id].fn.__qualname__ != fn.__qualname__:
+        if claim_id in _CHECKS and (_CHECKS[claim_id].fn.__module__, _CHECKS[claim_id].fn.__qualname__) != (
+                fn.__module__, fn.__qualname__):
             raise ValueError(f"two checks registered for {claim_id}")
-        _CHECKS[claim_id] = Claim(BY_ID[claim_id], fn)
+        _CHECKS[claim_id] = Claim(spec, fn)
         return fn
 
     return attach
 
 
 def load_checks() -> dict[str, Claim]:
-    """Import every module of verify.claims (which registers its checks) and return ID → Claim."""
+    """Import every module of verify.claims, then every module of the ``l2o_verify.claims`` entry points
+    (verify.external.load), which registers their checks, and return ID → Claim."""
     import importlib
     import pkgutil
 
     import verify.claims as package
+    from verify import external
 
     for module in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"{package.__name__}.{module.name}")
+    external.load()
     return dict(_CHECKS)
 
 
@@ -208,8 +264,14 @@ def _location(path: str | None, line: int | None) -> str | None:
 def spec_location(spec: ClaimSpec) -> str | None:
     """``verify/catalogue.py:LINE`` of the claim's catalogue entry (where its statement and expectation are)."""
     import verify.catalogue as catalogue
+    from verify import external
 
     path = Path(catalogue.__file__)
+    if all(spec.id != built_in.id for built_in in catalogue.CATALOGUE):
+        declared = external.spec_file(spec.id)  # an entry point's claim: its spec is in that module's CLAIMS
+        if declared is None:
+            return None
+        path = Path(declared)
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if f'ClaimSpec("{spec.id}"' in line:
             return _location(str(path), number)
@@ -234,11 +296,13 @@ def claim_links(spec: ClaimSpec, fn: Callable | None = None) -> dict[str, str]:
 def implemented_ids() -> set[str]:
     """The IDs that ``load_checks()`` would register, read from the ``@check("ID")`` decorators in the source of
     verify.claims without importing it (importing pulls in torch, scipy and sympy: seconds, where listing the
-    catalogue should be instant). A test keeps the two equal."""
+    catalogue should be instant), and those of the ``l2o_verify.claims`` entry points, read the same way where
+    their source allows (verify.external.discover). A test keeps the two equal."""
     import ast
     from pathlib import Path
 
     import verify.claims as package
+    from verify import external
 
     ids = set()
     for path in sorted(Path(package.__path__[0]).glob("*.py")):
@@ -248,7 +312,7 @@ def implemented_ids() -> set[str]:
                     if (isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "check"
                             and decorator.args and isinstance(decorator.args[0], ast.Constant)):
                         ids.add(decorator.args[0].value)
-    return ids
+    return ids | external.implemented_ids()
 
 
 def matches(spec: ClaimSpec, verdict: str) -> bool | None:
@@ -265,10 +329,27 @@ def matches(spec: ClaimSpec, verdict: str) -> bool | None:
     return False
 
 
+def supported_context(spec: ClaimSpec, ctx: Context) -> Context:
+    """The context the claim's check runs with: ``ctx`` itself when the claim honours its device kind and dtype
+    (``spec.devices``, ``spec.dtypes``), else a copy on the first device kind and dtype the claim lists (a
+    host-only claim of a ``--device cuda`` run computes on the CPU, a float64-only claim of a ``--dtype float32``
+    run in float64)."""
+    import dataclasses
+
+    device = ctx.device if ctx.device.split(":", 1)[0] in spec.devices else spec.devices[0]
+    dtype_name = ctx.dtype_name if ctx.dtype_name in spec.dtypes else spec.dtypes[0]
+    if (device, dtype_name) == (ctx.device, ctx.dtype_name):
+        return ctx
+    return dataclasses.replace(ctx, device=device, dtype_name=dtype_name)
+
+
 def run_claim(claim: Claim, ctx: Context) -> dict[str, Any]:
-    """Run one claim and return its JSON-ready record (never raises for a failing check)."""
+    """Run one claim and return its JSON-ready record (never raises for a failing check). The check runs with
+    :func:`supported_context`: the record's ``device`` and ``dtype`` are what it computed on, and ``requested``
+    names the run's device and dtype when they differ."""
     import torch
 
+    requested, ctx = ctx, supported_context(claim.spec, ctx)
     started = time.perf_counter()
     record: dict[str, Any] = {
         "id": claim.id,
@@ -284,6 +365,8 @@ def run_claim(claim: Claim, ctx: Context) -> dict[str, Any]:
         "budget": ctx.budget,
         "links": claim_links(claim.spec, claim.fn),
     }
+    if ctx is not requested:
+        record["requested"] = {"device": requested.device, "dtype": requested.dtype_name}
     if claim.spec.gpu and not ctx.device.startswith("cuda") and not ctx.gpu_claims_on_cpu:
         record.update(verdict="skipped", matches=None, duration_s=0.0,
                       evidence={"notes": "GPU-marked: run with --device cuda on a GPU machine, or on this CPU "

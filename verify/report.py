@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from verify.catalogue import PAPERS
+from verify.external import titles_for
 from verify.report_view import brief, link_targets, scorecards, standing, tightness_rows
 
 STANDING_MARK = {"as expected": "as expected", "finding": "documented finding (contradicts the paper)",
@@ -113,7 +113,9 @@ def _claim_section(record: dict, out: Path | None) -> str:
              f"*{record.get('statement', '')}*", "",
              f"- source: {_source_label(record)}; reference: {record.get('reference', '')}; check: "
              f"{record.get('check', '')}; expected: {record.get('expect', '')}; time {record.get('duration_s', 0)} s"
-             + (f"; code {record['code']}" if record.get("code") else "")]
+             + (f"; code {record['code']}" if record.get("code") else "")
+             + (f"; computed on `{record.get('device')}` in `{record.get('dtype')}` (the run asked for "
+                f"`{record['requested']['device']}`, `{record['requested']['dtype']}`)" if record.get("requested") else "")]
     if links:
         lines.append(f"- {links}")
     if record.get("known_finding"):
@@ -141,7 +143,7 @@ def render_report(document: dict, out: Path | None = None) -> str:
     """The Markdown report of ``document``; ``out``: the folder it is written to (for relative links)."""
     records = document["claims"]
     parts = [_run_facts(document), _scorecards(document), _claims_table(records), _tightness(records)]
-    for paper, title in PAPERS.items():
+    for paper, title in titles_for(records).items():  # the three papers, then entry-point prefixes
         paper_records = [r for r in records if r.get("paper", r["id"].split(".")[0]) == paper]
         if not paper_records:
             continue

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from verify.catalogue import PAPERS
+from verify.external import titles_for
 
 STANDINGS = ("as expected", "finding", "unexpected", "open")
 LIST_SHOWN = 6      # lists longer than this are summarised (length, range, first values)
@@ -71,7 +71,7 @@ def scorecards(document: dict) -> list[dict]:
     """Per paper (in catalogue order): claims, how many are verified, refuted as expected, measured, documented
     findings against the paper, unexpected, open; and each finding's headline."""
     cards = []
-    for paper, title in PAPERS.items():
+    for paper, title in titles_for(document["claims"]).items():  # papers, then entry-point prefixes
         records = [r for r in document["claims"] if r.get("paper", r["id"].split(".")[0]) == paper]
         if not records:
             continue

@@ -3,7 +3,7 @@ disk, and keep the report current.
 
 The run is interrupt-safe: every finished claim is already in results.jsonl, results.json and report.md
 (both rewritten atomically after each claim, by the main process only); ``resume=True`` skips the claims that
-results.jsonl holds for the same budget and seed, except those whose check ended in an error or was skipped
+results.jsonl holds for the same budget, seed and dtype, except those whose check ended in an error or was skipped
 (a crashed check or a GPU claim skipped on a CPU is not a result: it runs again); ``update=True`` re-runs the
 selected claims and keeps every other claim recorded in the folder for the same budget and seed. Checks keep
 long intermediate state (training checkpoints, studies several claims read: verify.cache) under cache/ in the
@@ -37,7 +37,8 @@ from typing import Any, Iterable, Iterator
 
 from implementations.progress import listening
 from implementations.storage import locked
-from verify.catalogue import BY_ID, CATALOGUE, PAPERS, ClaimSpec
+from verify import external
+from verify.catalogue import BY_ID, CATALOGUE, DTYPES, ClaimSpec
 from verify.display import SilentDisplay
 from verify.interrupts import deferred
 from verify.registry import Claim, Context, claim_links, load_checks, matches, run_claim
@@ -66,15 +67,17 @@ def select(patterns: Iterable[str] = (), paper: str | None = None) -> list[Claim
     An empty pattern list selects everything; a pattern matching nothing is an error (a typo must not
     silently run zero claims).
     """
-    if paper is not None and paper not in PAPERS:
-        raise ValueError(f"paper must be one of {sorted(PAPERS)}, got {paper!r}")
-    specs = [s for s in CATALOGUE if paper is None or s.paper == paper]
+    catalogue = CATALOGUE + external.specs()  # the built-in claims and those of the l2o_verify.claims entry points
+    papers = external.papers()
+    if paper is not None and paper not in papers:
+        raise ValueError(f"paper must be one of {sorted(papers)}, got {paper!r}")
+    specs = [s for s in catalogue if paper is None or s.paper == paper]
     patterns = list(patterns)
     if not patterns:
         return specs
     for pattern in patterns:
-        if not any(fnmatch.fnmatchcase(s.id, pattern) for s in CATALOGUE):
-            near = difflib.get_close_matches(pattern, [s.id for s in CATALOGUE], n=3, cutoff=0.6)
+        if not any(fnmatch.fnmatchcase(s.id, pattern) for s in catalogue):
+            near = difflib.get_close_matches(pattern, [s.id for s in catalogue], n=3, cutoff=0.6)
             hint = f"; did you mean {', '.join(near)}?" if near else ""
             raise ValueError(f"no claim ID matches {pattern!r}{hint} (see `verify list`)")
     return [s for s in specs if any(fnmatch.fnmatchcase(s.id, p) for p in patterns)]
@@ -113,6 +116,7 @@ class RunConfig:
     gpu_claims_on_cpu: bool = False
     update: bool = False
     threads: int = 1
+    dtype: str = "float64"
 
     def __post_init__(self) -> None:
         for name in ("jobs", "threads"):
@@ -121,6 +125,8 @@ class RunConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
         if self.update and self.resume:
             raise ValueError("update and resume exclude each other: update re-runs the selected claims, resume "
                              "skips the recorded ones")
@@ -208,7 +214,7 @@ class WorkerDied(RuntimeError):
 
 def _context(config: RunConfig, device: str, spec: ClaimSpec) -> Context:
     out = Path(config.out)
-    return Context(budget=config.budget, device=device, seed=config.seed, claim_id=spec.id,
+    return Context(budget=config.budget, device=device, seed=config.seed, claim_id=spec.id, dtype_name=config.dtype,
                    figure_dir=str(out / "figures" / spec.id), cache_dir=str(out / CACHE),
                    gpu_claims_on_cpu=config.gpu_claims_on_cpu)
 
@@ -249,8 +255,9 @@ def _throttled(send, claim_id: str, every: float = 0.5):
 
 def _execute_in_worker(claim_id: str, ctx: Context, out: Path) -> dict:
     _EVENTS.put(("started", claim_id))
+    checks = load_checks()  # in this spawned process, also adds the entry-point claims' specs to BY_ID
     with listening(_throttled(lambda *event: _EVENTS.put(("progress", *event)), claim_id)):
-        return execute(BY_ID[claim_id], ctx, out)
+        return execute(BY_ID[claim_id], ctx, out, checks)
 
 
 def _start_worker(threads: int, events, hypothesis_dir: str) -> None:
@@ -340,14 +347,15 @@ def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Pat
                         f"{out / TORN}", "yellow")
     if config.resume or config.update:
         latest = {record["id"]: record for record in read_records(out)
-                  if record.get("budget") == config.budget and record.get("seed") == config.seed}
+                  if record.get("budget") == config.budget and record.get("seed") == config.seed
+                  and record.get("requested", record).get("dtype", "float64") == config.dtype}
     if config.resume:
         done = {claim_id: record for claim_id, record in latest.items()
                 if record.get("verdict") not in RUN_AGAIN_ON_RESUME}
     elif config.update:
         selected = {s.id for s in specs}
         done = {claim_id: record for claim_id, record in latest.items() if claim_id not in selected}
-        specs = [s for s in CATALOGUE if s.id in selected or s.id in done]
+        specs = [s for s in CATALOGUE + external.specs() if s.id in selected or s.id in done]
         shutil.rmtree(out / CACHE, ignore_errors=True)
     else:
         (out / JSONL).unlink(missing_ok=True)
@@ -360,7 +368,7 @@ def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Pat
             "complete": False,
             "budget": config.budget,
             "device": device,
-            "dtype": "float64",
+            "dtype": config.dtype,
             "seed": config.seed,
             "jobs": config.jobs,
             "threads": config.threads,

@@ -70,7 +70,7 @@ def bfgs_line_search(objective, x0, iterations: int, line_search: str = "wolfe",
     H = torch.eye(x.shape[0], dtype=x.dtype, device=x.device)
     spare = None  # the buffer the next H is written into
     trace = Trace(f0=f.reshape(1).clone(), grad_norm0=torch.linalg.vector_norm(g).reshape(1), started=started)
-    trace.diverged_at = torch.tensor([-1])
+    trace.diverged_at = torch.tensor([-1], device=x.device)
     evaluations = 1
     for k in range(iterations):
         if float(torch.linalg.vector_norm(g)) <= gtol:
@@ -82,18 +82,18 @@ def bfgs_line_search(objective, x0, iterations: int, line_search: str = "wolfe",
             result = strong_wolfe(objective, x, f, g, p)
         evaluations += result.evaluations
         if result.alpha == 0.0 or not (float(result.f) < float(f)):
-            trace.record(f=f, grad_norm=torch.linalg.vector_norm(g), line_search_failed=torch.tensor(1.0),
-                         step_length=torch.tensor(0.0))
+            trace.record(f=f, grad_norm=torch.linalg.vector_norm(g), line_search_failed=x.new_tensor(1.0),
+                         step_length=x.new_tensor(0.0))
             break
         x_next = x + result.alpha * p
         g_next = result.g if result.g is not None else objective.gradient(x_next)
         if result.g is None:
             evaluations += 1
         if _blew_up(result.f, g_next, x_next, limit):
-            trace.record(f=torch.tensor(float("nan")), grad_norm=torch.linalg.vector_norm(g),
-                         step_length=torch.tensor(result.alpha),
-                         line_search_failed=torch.tensor(float(not result.success)))
-            trace.diverged_at = torch.tensor([k])
+            trace.record(f=x.new_tensor(float("nan")), grad_norm=torch.linalg.vector_norm(g),
+                         step_length=x.new_tensor(result.alpha),
+                         line_search_failed=x.new_tensor(float(not result.success)))
+            trace.diverged_at = torch.tensor([k], device=x.device)
             break
         s, y = x_next - x, g_next - g
         bs = -result.alpha * g  # s = α p = −α H g, so H⁻¹s = −α g: Powell damping needs no solve
@@ -106,9 +106,9 @@ def bfgs_line_search(objective, x0, iterations: int, line_search: str = "wolfe",
         updated, fired = safeguarded_update(H, s, y, safeguard, bs=bs, out=spare if safeguard != "none" else None)
         H, spare = updated, H
         x, f, g = x_next, result.f, g_next
-        trace.record(f=f, grad_norm=torch.linalg.vector_norm(g), p_dev_inf=torch.tensor(abs(result.alpha - 1)),
-                     ys=y @ s, descent=torch.tensor(1.0), safeguard_fired=fired.to(x.dtype),
-                     step_length=torch.tensor(result.alpha), line_search_failed=torch.tensor(float(not result.success)))
+        trace.record(f=f, grad_norm=torch.linalg.vector_norm(g), p_dev_inf=x.new_tensor(abs(result.alpha - 1)),
+                     ys=y @ s, descent=x.new_tensor(1.0), safeguard_fired=fired.to(x.dtype),
+                     step_length=x.new_tensor(result.alpha), line_search_failed=x.new_tensor(float(not result.success)))
     trace.evaluations, trace.wall_time = evaluations, time.perf_counter() - started
     trace.x, trace.H = x.unsqueeze(0), H.unsqueeze(0)
     return trace
@@ -169,7 +169,7 @@ def lbfgs_torch(objective, x0, iterations: int, history: int = 10, gtol: float =
         with torch.no_grad():
             f, g = objective.value(w), objective.gradient(w)
         if not torch.isfinite(f):
-            trace.diverged_at = torch.tensor([trace.iterations])
+            trace.diverged_at = torch.tensor([trace.iterations], device=x.device)
             break
         trace.record(f=f, grad_norm=torch.linalg.vector_norm(g))
         if float(torch.linalg.vector_norm(g)) <= gtol:
@@ -180,7 +180,7 @@ def lbfgs_torch(objective, x0, iterations: int, history: int = 10, gtol: float =
     trace.evaluations = int(state.get("func_evals", 0)) - max(calls - 1, 0)
     trace.wall_time = time.perf_counter() - started
     if trace.diverged_at is None:
-        trace.diverged_at = torch.tensor([-1])
+        trace.diverged_at = torch.tensor([-1], device=x.device)
     trace.x = w.detach().unsqueeze(0)
     return trace
 
@@ -195,7 +195,7 @@ def adam(objective, x0, iterations: int, lr: float = 1e-2) -> Trace:
     trace = Trace(f0=f.reshape(1).clone(), grad_norm0=torch.linalg.vector_norm(g).reshape(1), started=started)
     w = x.clone().requires_grad_(True)
     optimiser = torch.optim.Adam([w], lr=lr)
-    trace.diverged_at = torch.tensor([-1])
+    trace.diverged_at = torch.tensor([-1], device=x.device)
     for k in range(iterations):
         optimiser.zero_grad()
         objective.value(w).backward()
@@ -203,8 +203,8 @@ def adam(objective, x0, iterations: int, lr: float = 1e-2) -> Trace:
         with torch.no_grad():
             f, g = objective.value(w), objective.gradient(w)
         if not (torch.isfinite(f).all() and torch.isfinite(g).all()):
-            trace.record(f=torch.tensor(float("nan")), grad_norm=torch.tensor(float("nan")))
-            trace.diverged_at = torch.tensor([k])
+            trace.record(f=x.new_tensor(float("nan")), grad_norm=x.new_tensor(float("nan")))
+            trace.diverged_at = torch.tensor([k], device=x.device)
             break
         trace.record(f=f, grad_norm=torch.linalg.vector_norm(g))
     trace.evaluations = 2 * trace.iterations + 1

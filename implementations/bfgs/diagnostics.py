@@ -63,7 +63,8 @@ class Trace:
                 check_instance(name, getattr(self, name), torch.Tensor, "torch tensor or None")
 
     def record(self, **values: torch.Tensor) -> None:
-        values.setdefault("elapsed", torch.tensor(time.perf_counter() - self.started))
+        values.setdefault("elapsed", torch.tensor(time.perf_counter() - self.started, dtype=self.f0.dtype,
+                                                  device=self.f0.device))
         unknown = set(values) - set(FIELDS)
         if unknown:
             raise KeyError(f"unknown trace fields {sorted(unknown)}")
@@ -72,7 +73,7 @@ class Trace:
             value = values.get(name)
             if value is None:
                 value = torch.full(batch, float("nan"), dtype=self.f0.dtype, device=self.f0.device)
-            value = torch.as_tensor(value).detach().to(dtype=self.f0.dtype, device=self.f0.device)
+            value = torch.as_tensor(value, dtype=self.f0.dtype, device=self.f0.device).detach()
             self.rows[name].append(torch.broadcast_to(value.reshape(-1) if value.numel() > 1 else value, batch).clone())
 
     def series(self, name: str) -> np.ndarray:

@@ -97,9 +97,10 @@ def max_spectral_radius(M: torch.Tensor, delta: float, starts: int = 64, steps: 
     from the 2^d vertices (for d ≤ 8) and random starts."""
     dim = M.shape[-1]
     eye = torch.eye(dim, dtype=M.dtype, device=M.device)
-    inits = [4 * torch.randn(starts, dim, generator=generator, dtype=M.dtype)]
+    host = generator.device if generator is not None else torch.device("cpu")  # the starts are drawn there
+    inits = [4 * torch.randn(starts, dim, generator=generator, dtype=M.dtype, device=host)]
     if dim <= 8:
-        inits.append(6 * torch.tensor(list(itertools.product((-1.0, 1.0), repeat=dim)), dtype=M.dtype))
+        inits.append(6 * torch.tensor(list(itertools.product((-1.0, 1.0), repeat=dim)), dtype=M.dtype, device=host))
     u = torch.cat(inits).to(M.device).requires_grad_(True)
     optimiser = torch.optim.Adam([u], lr=0.1)
     best, best_P = -1.0, torch.ones(dim, dtype=M.dtype, device=M.device)
@@ -127,7 +128,7 @@ def spectral_stability_threshold(H, A, tol: float = 1e-3, starts: int = 64, step
     A = check_spd("A", as_tensor("A", A, like=H))
     M = H @ A
     low, high = 0.0, 1.0
-    witness = torch.ones(H.shape[-1], dtype=H.dtype)
+    witness = torch.ones(H.shape[-1], dtype=H.dtype, device=H.device)
     witness[0] = 0.0
     while high - low > tol:
         mid = 0.5 * (low + high)

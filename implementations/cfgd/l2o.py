@@ -47,14 +47,17 @@ def order_floor(nodes: int, dtype: torch.dtype) -> float:
 
 class CoordinateLSTM(nn.Module):
     """Two stacked LSTMCells (in_dim → hidden → hidden) and a linear head (hidden → out_dim), applied to the
-    d coordinates as a batch. Head: Xavier-uniform weight, zero bias (as in the code)."""
+    d coordinates as a batch. Head: Xavier-uniform weight, zero bias (as in the code). ``dtype``, ``device``:
+    of the parameters, as for torch.nn modules (None: torch's defaults)."""
 
-    def __init__(self, in_dim: int, hidden: int, out_dim: int):
+    def __init__(self, in_dim: int, hidden: int, out_dim: int, dtype: torch.dtype | None = None,
+                 device: torch.device | str | None = None):
         super().__init__()
         self.hidden = hidden
-        self.cell1 = nn.LSTMCell(in_dim, hidden)
-        self.cell2 = nn.LSTMCell(hidden, hidden)
-        self.head = nn.Linear(hidden, out_dim)
+        factory = dict(dtype=dtype, device=device)
+        self.cell1 = nn.LSTMCell(in_dim, hidden, **factory)
+        self.cell2 = nn.LSTMCell(hidden, hidden, **factory)
+        self.head = nn.Linear(hidden, out_dim, **factory)
         nn.init.xavier_uniform_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
@@ -104,11 +107,13 @@ class L2OCFGD(nn.Module):
     §1.2 for x_j < c_j; beta_scaling=True: the direction divided by 1 + |β_j| per coordinate, as their
     least-squares optimizer CFGD_ClosedForm_v2 does (with the exact line search a common factor cancels, a
     per-coordinate one does not: it acts as a learned diagonal preconditioner).
+    ``dtype``, ``device``: of the network's parameters, as for torch.nn modules (None: torch's defaults).
     """
 
     def __init__(self, hidden: int = 40, preprocessing: float = 10.0, alpha_min: float = 1e-4, nodes: int = 1,
                  hessian: str = "exact", probes: int = 3, fixed_beta: float | None = None,
-                 fixed_c: float | None = None, direction: str = "caputo", beta_scaling: bool = False):
+                 fixed_c: float | None = None, direction: str = "caputo", beta_scaling: bool = False,
+                 dtype: torch.dtype | None = None, device: torch.device | str | None = None):
         super().__init__()
         check_choice("direction", direction, DIRECTIONS)
         check_bool("beta_scaling", beta_scaling)
@@ -124,7 +129,7 @@ class L2OCFGD(nn.Module):
             if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
                                           and math.isfinite(value)):
                 raise ValueError(f"{name} must be None or a finite number, got {value!r}")
-        self.net = CoordinateLSTM(3, hidden, 3)
+        self.net = CoordinateLSTM(3, hidden, 3, dtype=dtype, device=device)
         self.preprocessing = preprocessing
         self.alpha_min = alpha_min
         self.nodes, self.hessian, self.probes = nodes, hessian, probes

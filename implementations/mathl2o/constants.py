@@ -99,7 +99,7 @@ def probe_directions(model: MathL2O, qp: QP, T: int, count: int, gen: torch.Gene
     n_params, n_last = grad.numel(), model.last.numel()
     out = [-grad / grad.norm()] if float(grad.norm()) > 0 else []
     for i in range(2 * count):
-        u = torch.randn(n_params, generator=gen, dtype=torch.float64).to(grad)
+        u = torch.randn(n_params, generator=gen, dtype=torch.float64, device=gen.device).to(grad)
         if i >= count:
             u[: n_params - n_last] = 0
         out.append(u / u.norm())

@@ -45,9 +45,9 @@ class LISTACPSS(UnrolledSolver):
         std = 1.0 / float(b * d) ** 2
         weights = []
         for _ in range(1 if shared else steps):
-            w = torch.zeros(d, b, dtype=torch.float64)
+            w = torch.zeros(d, b, dtype=torch.float64, device=gen.device)  # drawn on the host, then moved
             if init == "random":
-                w = torch.randn(d, b, generator=gen, dtype=torch.float64) * std
+                w = torch.randn(d, b, generator=gen, dtype=torch.float64, device=gen.device) * std
             weights.append(torch.nn.Parameter(w.to(dtype=dtype, device=device)))
         self.weights = torch.nn.ParameterList(weights)
 

@@ -88,8 +88,8 @@ class LSTMMathL2O(UnrolledSolver):
         if self.state_init == "zeros":
             return like.new_zeros(shape), like.new_zeros(shape)
         gen = torch.Generator(device="cpu").manual_seed(self.state_seed)
-        h0 = torch.randn(shape, generator=gen, dtype=torch.float64)
-        c0 = torch.randn(shape, generator=gen, dtype=torch.float64)
+        h0 = torch.randn(shape, generator=gen, dtype=torch.float64, device=gen.device)
+        c0 = torch.randn(shape, generator=gen, dtype=torch.float64, device=gen.device)
         return h0.to(like), c0.to(like)
 
     def heads(self, z: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):

@@ -78,10 +78,11 @@ class MathL2O(torch.nn.Module):
     def _initial_weight(self, fan_in: int, fan_out: int, last: bool, gen: torch.Generator) -> torch.Tensor:
         if self.init == "random" or (last and self.init == "random_last"):
             bound = 1.0 / math.sqrt(fan_in)
-            return (torch.rand(fan_in, fan_out, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+            return (torch.rand(fan_in, fan_out, generator=gen, dtype=torch.float64, device=gen.device) * 2 - 1) * bound
         if last:
-            return torch.zeros(fan_in, fan_out, dtype=torch.float64)
-        q = torch.nn.init.orthogonal_(torch.empty(fan_in, fan_out, dtype=torch.float64), generator=gen)
+            return torch.zeros(fan_in, fan_out, dtype=torch.float64, device=gen.device)
+        q = torch.nn.init.orthogonal_(torch.empty(fan_in, fan_out, dtype=torch.float64, device=gen.device),
+                                      generator=gen)
         return self.e * (q.abs() if self.nonnegative else q)
 
     @property

@@ -127,9 +127,9 @@ def oracle_gains(qp: QP, T: int, iters: int = 300, random_starts: int = 3, seed:
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     constant = optimal_schedule(qp, T, "constant", iters, step_scale=step_scale)
     starts = {"constant best": constant["P"],
-              "ramp": torch.linspace(1.99, 0.01, T, dtype=torch.float64).view(T, 1, 1)}
+              "ramp": torch.linspace(1.99, 0.01, T, dtype=torch.float64, device=gen.device).view(T, 1, 1)}
     for i in range(random_starts):
-        starts[f"random {i}"] = (0.05 + 1.9 * torch.rand(T, 1, 1, generator=gen, dtype=torch.float64))
+        starts[f"random {i}"] = 0.05 + 1.9 * torch.rand(T, 1, 1, generator=gen, dtype=torch.float64, device=gen.device)
     runs = {name: optimal_schedule(qp, T, "step", iters, start=P.to(qp.M), step_scale=step_scale)
             for name, P in starts.items()}
     step = min(runs.values(), key=lambda r: r["loss"])

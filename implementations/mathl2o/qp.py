@@ -88,9 +88,9 @@ class QP:
         if b > d:
             raise ValueError(f"b must satisfy 1 <= b <= d for full row rank, got b={b}, d={d}")
         gen = torch.Generator(device="cpu").manual_seed(int(seed))
-        M = torch.randn(N, b, d, generator=gen, dtype=torch.float64)
+        M = torch.randn(N, b, d, generator=gen, dtype=torch.float64, device=gen.device)  # drawn on the host
         M = M / M.norm(dim=1, keepdim=True)
-        x_gt = torch.randn(N, d, generator=gen, dtype=torch.float64)
+        x_gt = torch.randn(N, d, generator=gen, dtype=torch.float64, device=gen.device)
         Y = (M @ x_gt.unsqueeze(-1)).squeeze(-1)
         return cls.create(M.to(device=device, dtype=dtype), Y.to(device=device, dtype=dtype))
 

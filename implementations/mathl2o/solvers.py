@@ -32,7 +32,7 @@ class UnrolledSolver(torch.nn.Module):
 def uniform_(tensor: torch.Tensor, bound: float, gen: torch.Generator) -> torch.Tensor:
     """Fill ``tensor`` in place with U(−bound, bound) drawn from ``gen`` (CPU, float64, then cast and moved):
     PyTorch's default initialisation of nn.Linear and nn.LSTM, made reproducible by a generator."""
-    values = (torch.rand(tuple(tensor.shape), generator=gen, dtype=torch.float64) * 2 - 1) * bound
+    values = (torch.rand(tuple(tensor.shape), generator=gen, dtype=torch.float64, device=gen.device) * 2 - 1) * bound
     with torch.no_grad():
         tensor.copy_(values.to(dtype=tensor.dtype, device=tensor.device))
     return tensor

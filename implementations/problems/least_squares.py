@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import torch
 
 from implementations.problems.summary import TensorSummaryRepr
-from implementations.validation import (as_tensor, check_data_pair, check_dtype, check_finite, check_generator,
-                                        check_positive_int)
+from implementations.validation import (as_tensor, check_data_pair, check_device, check_dtype, check_finite,
+                                        check_generator, check_positive_int)
 
 
 @dataclass(frozen=True, repr=False)
@@ -32,15 +32,18 @@ class LeastSquares(TensorSummaryRepr):
 
     @classmethod
     def random_cfgd(cls, d: int = 100, m: int = 100, generator: torch.Generator | None = None,
-                    dtype: torch.dtype = torch.float64) -> "LeastSquares":
-        """The L2O-CFGD task (THEORY.md §1.4): f = ½‖Wᵀx − y‖², W_ij ~ N(0,1)/m, y ~ N(0, I)."""
+                    dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu") -> "LeastSquares":
+        """The L2O-CFGD task (THEORY.md §1.4): f = ½‖Wᵀx − y‖², W_ij ~ N(0,1)/m, y ~ N(0, I); drawn in ``dtype``
+        on the generator's device (the CPU without one), then moved to ``device``."""
         check_positive_int("d", d)
         check_positive_int("m", m)
         check_generator("generator", generator)
         check_dtype("dtype", dtype)
-        W = torch.randn(d, m, generator=generator, dtype=dtype) / m
-        y = torch.randn(m, generator=generator, dtype=dtype)
-        return cls(W.T.contiguous(), y)
+        device = check_device("device", device)
+        draw = dict(generator=generator, dtype=dtype, device=generator.device if generator is not None else "cpu")
+        W = torch.randn(d, m, **draw) / m
+        y = torch.randn(m, **draw)
+        return cls(W.T.contiguous().to(device), y.to(device))
 
     @property
     def dim(self) -> int:

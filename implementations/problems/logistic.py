@@ -14,8 +14,9 @@ import torch
 import torch.nn.functional as F
 
 from implementations.problems.summary import TensorSummaryRepr
-from implementations.validation import (as_tensor, check_batch_shape, check_data_pair, check_dtype, check_finite,
-                                        check_generator, check_nonnegative, check_positive, check_positive_int)
+from implementations.validation import (as_tensor, check_batch_shape, check_data_pair, check_device, check_dtype,
+                                        check_finite, check_generator, check_nonnegative, check_positive,
+                                        check_positive_int)
 
 
 @dataclass(frozen=True, repr=False)
@@ -47,19 +48,22 @@ class LogisticRegression(TensorSummaryRepr):
     @classmethod
     def random(cls, d: int, m: int, reg: float = 1e-2, batch: tuple[int, ...] = (),
                generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64,
-               noise: float = 0.5) -> "LogisticRegression":
-        """A_ij ~ N(0, 1/d), x_true ~ N(0, I), labels = sign(Ax_true + noise·N(0, 1)) (a synthetic task)."""
+               noise: float = 0.5, device: torch.device | str = "cpu") -> "LogisticRegression":
+        """A_ij ~ N(0, 1/d), x_true ~ N(0, I), labels = sign(Ax_true + noise·N(0, 1)) (a synthetic task); drawn in
+        ``dtype`` on the generator's device (the CPU without one), then moved to ``device``."""
         check_positive_int("d", d)
         check_positive_int("m", m)
         check_batch_shape("batch", batch)
         check_generator("generator", generator)
         check_dtype("dtype", dtype)
         check_nonnegative("noise", noise)
-        A = torch.randn(*batch, m, d, generator=generator, dtype=dtype) / d ** 0.5
-        x_true = torch.randn(*batch, d, 1, generator=generator, dtype=dtype)
-        scores = (A @ x_true).squeeze(-1) + noise * torch.randn(*batch, m, generator=generator, dtype=dtype)
+        device = check_device("device", device)
+        draw = dict(generator=generator, dtype=dtype, device=generator.device if generator is not None else "cpu")
+        A = torch.randn(*batch, m, d, **draw) / d ** 0.5
+        x_true = torch.randn(*batch, d, 1, **draw)
+        scores = (A @ x_true).squeeze(-1) + noise * torch.randn(*batch, m, **draw)
         labels = torch.where(scores >= 0, 1.0, -1.0).to(dtype)
-        return cls.create(A, labels, reg)
+        return cls.create(A.to(device), labels.to(device), reg)
 
     @property
     def dim(self) -> int:

@@ -74,9 +74,11 @@ def random_spd(dim: int, cond: float, generator: torch.Generator | None = None,
     check_number("smallest", smallest, info.tiny, info.max / (cond * dim))
     check_generator("generator", generator)
     check_device("device", device)
-    gauss = torch.randn(dim, dim, generator=generator, dtype=dtype)
+    host = generator.device if generator is not None else torch.device("cpu")  # drawn there, then moved
+    gauss = torch.randn(dim, dim, generator=generator, dtype=dtype, device=host)
     q, r = torch.linalg.qr(gauss)
     q = q * torch.sign(torch.diagonal(r))
-    lam = smallest * torch.logspace(0, torch.log10(torch.tensor(float(cond))).item(), dim, dtype=dtype)
+    top = torch.log10(torch.tensor(float(cond), dtype=torch.float64, device="cpu")).item()
+    lam = smallest * torch.logspace(0, top, dim, dtype=dtype, device=host)
     matrix = (q * lam) @ q.T
     return ((matrix + matrix.T) / 2).to(device)

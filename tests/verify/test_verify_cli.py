@@ -21,8 +21,20 @@ def test_list_json_shows_whole_catalogue(capsys):
 
 def test_readme_claim_table_is_generated_from_the_registry():
     readme = (ROOT / "README.md").read_text()
-    table = cli.claims_markdown(cli.claim_rows())
+    table = cli.claims_markdown(cli.claim_rows(builtin_only=True))  # entry-point claims stay out of it
     assert table in readme, "README claim table is stale: regenerate with `verify list --update-readme README.md`"
+
+
+def test_claims_document_is_generated_from_the_registry(tmp_path):
+    from verify.claims_doc import claims_document
+
+    current = (ROOT / "docs" / "claims.md").read_text(encoding="utf-8")
+    assert current == claims_document(), "docs/claims.md is stale: regenerate with `verify list --update-docs docs/claims.md`"
+    for spec in CATALOGUE:
+        assert f"### {spec.id}\n" in current and spec.statement[1:] in current
+    target = tmp_path / "claims.md"
+    assert cli.main(["list", "--update-docs", str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == current
 
 
 def test_run_exit_status_is_nonzero_when_a_verdict_contradicts_expectation(tmp_path, monkeypatch):

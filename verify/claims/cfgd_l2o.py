@@ -41,9 +41,10 @@ EPS = float(np.finfo(np.float64).eps)
 
 # ---- cfgd.hutchinson.abs-bias ------------------------------------------------------------------------
 
-def sign_patterns(dim: int) -> torch.Tensor:
-    """All 2^dim Rademacher vectors (rows), float64."""
-    return torch.tensor(list(itertools.product((-1.0, 1.0), repeat=dim)), dtype=torch.float64)
+def sign_patterns(dim: int, dtype: torch.dtype = torch.float64,
+                  device: torch.device | str | None = None) -> torch.Tensor:
+    """All 2^dim Rademacher vectors (rows), in ``dtype`` on ``device`` (default float64 on the CPU)."""
+    return torch.tensor(list(itertools.product((-1.0, 1.0), repeat=dim)), dtype=dtype, device=device)
 
 
 @check("cfgd.hutchinson.abs-bias")
@@ -57,8 +58,8 @@ def hutchinson_abs_bias(ctx: Context) -> Evidence:
     dim = 6
     count = ctx.pick(quick=2000, full=50000)
     gen = ctx.torch_generator()
-    patterns = sign_patterns(dim)
-    sym = torch.randn(count, dim, dim, generator=gen, dtype=torch.float64)
+    patterns = sign_patterns(dim, **ctx.like)
+    sym = ctx.randn(count, dim, dim, generator=gen)
     sym = (sym + sym.transpose(-1, -2)) / 2
     diag = torch.diagonal(sym, dim1=-2, dim2=-1)
     products = patterns[None, :, :] * torch.einsum("nij,pj->npi", sym, patterns)  # (count, 2^d, d)
@@ -70,9 +71,9 @@ def hutchinson_abs_bias(ctx: Context) -> Evidence:
     jensen_margin = (diag.abs() - expected_abs).max().item()
     # the implementation on one instance, all patterns as probes
     H = sym[0]
-    impl = coordinate_derivatives(lambda x: 0.5 * x @ H @ x, torch.zeros(dim, dtype=torch.float64),
-                                  torch.arange(dim), torch.zeros(dim, dtype=torch.float64), "hutchinson-abs",
-                                  patterns)[1]
+    impl = coordinate_derivatives(lambda x: 0.5 * x @ H @ x, torch.zeros(dim, **ctx.like),
+                                  torch.arange(dim, device=ctx.torch_device), torch.zeros(dim, **ctx.like),
+                                  "hutchinson-abs", patterns)[1]
     impl_error = (impl - expected_abs[0]).abs().max().item()
     impl_tol = 1e3 * EPS * H.abs().sum().item()
     bins = [0, 0.25, 0.5, 1, 2, 4, math.inf]
@@ -116,7 +117,7 @@ def sign_for_x_below_c(ctx: Context) -> Evidence:
         for case in cases:
             a, b, x, c, al, be = (case[k] for k in ("a", "b", "x", "c", "alpha", "beta"))
             f = lambda v, a=a, b=b: 0.5 * a * v * v + b * v
-            xt = torch.tensor([x], dtype=torch.float64)
+            xt = ctx.tensor([x])
             ours = caputo_gradient(f, xt, al, be, c).item()
             authors = authors_caputo_direction(f, xt, al, be, c, probes=3, generator=ctx.torch_generator()).item()
             oracle = float(scaled_caputo_mp(lambda t: a * t + b, lambda t: mp.mpf(a), x, c, al, be))
@@ -127,9 +128,9 @@ def sign_for_x_below_c(ctx: Context) -> Evidence:
             if abs(ours - oracle) > tol and ours_tol_violation is None:
                 ours_tol_violation = rows[-1]
         x, c, al, be = -0.8, 1.0, 0.6, 0.5
-        ours_exp = caputo_gradient(torch.exp, torch.tensor([x], dtype=torch.float64), al, be, c, nodes=12).item()
+        ours_exp = caputo_gradient(torch.exp, ctx.tensor([x]), al, be, c, nodes=12).item()
         oracle_exp = float(scaled_caputo_mp(mp.exp, mp.exp, x, c, al, be))
-        authors_exp = authors_caputo_direction(torch.exp, torch.tensor([x], dtype=torch.float64), al, be, c,
+        authors_exp = authors_caputo_direction(torch.exp, ctx.tensor([x]), al, be, c,
                                                nodes=12, hessian="exact").item()
     exp_tol = 1e-12 * (math.exp(c) * (1 + abs(be) * abs(x - c)))
     rows.append({"f": "exp", "x": x, "c": c, "alpha": al, "beta": be, "nodes": 12, "ours": ours_exp,
@@ -154,12 +155,14 @@ def sign_for_x_below_c(ctx: Context) -> Evidence:
 
 # ---- cfgd.l2o.static-reduction -----------------------------------------------------------------------
 
-def constant_l2o(alpha: float, beta: float, c: float) -> L2OCFGD:
-    """An L2O-CFGD whose head ignores the LSTM: weight 0, bias (logit α, β, c)."""
-    model = L2OCFGD(hidden=8).double()
+def constant_l2o(alpha: float, beta: float, c: float, like: dict | None = None) -> L2OCFGD:
+    """An L2O-CFGD whose head ignores the LSTM: weight 0, bias (logit α, β, c); ``like``: the ``dtype=`` and
+    ``device=`` of its parameters (default float64 on the CPU)."""
+    like = {"dtype": torch.float64} if like is None else like
+    model = L2OCFGD(hidden=8, **like)
     with torch.no_grad():
         model.net.head.weight.zero_()
-        model.net.head.bias.copy_(torch.tensor([math.log(alpha / (1 - alpha)), beta, c], dtype=torch.float64))
+        model.net.head.bias.copy_(torch.tensor([math.log(alpha / (1 - alpha)), beta, c], **like))
     return model
 
 
@@ -175,9 +178,9 @@ def static_reduction(ctx: Context) -> Evidence:
     def margin(params) -> float:
         alpha, beta, c, seed = params
         gen = torch.Generator().manual_seed(seed)
-        problem = LeastSquares.random_cfgd(dim, dim, gen)
-        x0 = torch.randn(dim, generator=gen, dtype=torch.float64)
-        model = constant_l2o(alpha, beta, c)
+        problem = LeastSquares.random_cfgd(dim, dim, gen, **ctx.like)
+        x0 = ctx.randn(dim, generator=gen)
+        model = constant_l2o(alpha, beta, c, ctx.like)
         learned = rollout(model, problem.value, x0, steps, ExactLineSearch(), keep_records=True)
         emitted = learned.records[0].alpha
         static = cfgd(problem.value, x0, steps, emitted, beta, c, "NA", step_size=ExactLineSearch())

@@ -3,12 +3,14 @@ closed form, NA-/AT-CFGD dynamics and Hutchinson's estimator.
 
 Margins follow verify.search: a positive margin is a violation by that much. Every tolerance is derived
 next to the check from the working precision (float64 eps = 2^-52, or the mpmath precision) and the
-conditioning of the computation.
+conditioning of the computation; the checks that honour float32 (verify.catalogue: ClaimSpec.dtypes) take eps and
+the underflow unit from ctx.dtype (:func:`precision`).
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import mpmath as mp
 import numpy as np
@@ -33,6 +35,20 @@ ORACLE_DPS = 40
 # mpmath oracles: tanh-sinh on an analytic (singularity-free) integrand at ORACLE_DPS digits; we keep 10
 # guard digits, so two oracle values must agree to 10^-(ORACLE_DPS-10) relative.
 ORACLE_RTOL = mp.mpf(10) ** (-(ORACLE_DPS - 10))
+
+
+def precision(tensor: torch.Tensor) -> tuple[float, float]:
+    """(eps, smallest subnormal) of ``tensor``'s dtype: the round-off units of the bounds below, EPS and UNDERFLOW
+    in float64 (2^-23 and 2^-149 in float32)."""
+    info = torch.finfo(tensor.dtype)
+    return float(info.eps), float(info.smallest_normal * info.eps)
+
+
+def rounded(value, like: torch.Tensor) -> np.ndarray:
+    """``value`` rounded to ``like``'s dtype, as a float64 numpy array: an instance as a check in that dtype sees
+    it (the identity in float64)."""
+    host = torch.as_tensor(np.asarray(value, dtype=float), dtype=torch.float64, device="cpu")
+    return host.to(like.dtype).double().numpy()
 
 
 def _is_zero(expr) -> bool:
@@ -162,15 +178,18 @@ def change_of_variables(ctx: Context) -> Evidence:
 
 # ------------------------------------------------------------------------------------------------------
 def quadrature_direction_affine(gradient: np.ndarray, x: np.ndarray, c: np.ndarray, alpha: np.ndarray,
-                                beta: np.ndarray, s: int) -> torch.Tensor:
-    """The s-node Gauss–Jacobi form of §1.2 for an affine f (∂_j f ≡ g_j, ∂²f ≡ 0), in float64 torch:
-    C_α Σ_m w_m [g_j + β_j (x_j − c_j)·0]."""
-    alpha_t = torch.as_tensor(alpha, dtype=torch.float64)
+                                beta: np.ndarray, s: int, dtype: torch.dtype = torch.float64,
+                                device: torch.device | str | None = None) -> torch.Tensor:
+    """The s-node Gauss–Jacobi form of §1.2 for an affine f (∂_j f ≡ g_j, ∂²f ≡ 0), in torch (``dtype`` on
+    ``device``, default float64 on the CPU): C_α Σ_m w_m [g_j + β_j (x_j − c_j)·0]."""
+    like = dict(dtype=dtype, device=device)
+    alpha_t = torch.as_tensor(alpha, **like)
     _, weights = gauss_jacobi(s, alpha_t)
     c_alpha = (1 - alpha_t) / torch.pow(2.0, 1 - alpha_t)
-    g = torch.as_tensor(gradient, dtype=torch.float64)
+    g = torch.as_tensor(gradient, **like)
     curvature = torch.zeros_like(g)
-    integrand = g.unsqueeze(-1) + (torch.as_tensor(beta) * torch.as_tensor(x - c) * curvature).unsqueeze(-1)
+    integrand = g.unsqueeze(-1) + (torch.as_tensor(beta, **like) * torch.as_tensor(x - c, **like)
+                                   * curvature).unsqueeze(-1)
     return c_alpha * (weights * integrand).sum(-1)
 
 
@@ -183,11 +202,14 @@ def _affine_instances(draw):
 
 def linear_exact_margin(instance: dict, direction=quadrature_direction_affine) -> float:
     """max_j |D_j f − g_j| / (4(s+2)·(eps·|g_j| + 2^-1074)) − 1 (error over bound, minus 1): the weights' sum
-    is μ₀(1 + O(s eps)) (orthonormal eigenvectors), plus s+2 rounded operations in the weighted sum."""
+    is μ₀(1 + O(s eps)) (orthonormal eigenvectors), plus s+2 rounded operations in the weighted sum. eps and
+    the underflow unit are those of the direction's dtype (:func:`precision`), g_j as rounded to it."""
     value = direction(instance["gradient"], instance["x"], instance["c"], instance["alpha"], instance["beta"],
-                      instance["s"]).numpy()
-    g = instance["gradient"]
-    return float(np.max(np.abs(value - g) / (4 * (instance["s"] + 2) * (EPS * np.abs(g) + UNDERFLOW)))) - 1
+                      instance["s"])
+    eps, underflow = precision(value)
+    g = rounded(instance["gradient"], value)
+    value = value.cpu().numpy()
+    return float(np.max(np.abs(value - g) / (4 * (instance["s"] + 2) * (eps * np.abs(g) + underflow)))) - 1
 
 
 @check("cfgd.scaled.linear-exact")
@@ -196,11 +218,12 @@ def linear_exact(ctx: Context) -> Evidence:
     α → 1 with β = 0, D f → ∇f for smooth f (derived: the s = 1 node τ = c + (x−c)/(2−α) → x).
 
     Property: hypothesis over d ≤ 6, s ≤ 8 nodes, per-coordinate α, β, c and x on both sides of c; margin
-    |D_j f − g_j| − 4(s+2)eps|g_j|. Also the mpmath definition for affine f, 40 digits.
+    |D_j f − g_j| − 4(s+2)eps|g_j| (eps of ctx.dtype). Also the mpmath definition for affine f, 40 digits.
     Limit: mpmath definition for f' = e^τ sin τ, α = 1 − 10^-k, k = 1..6: the error |D f − f'(x)| must
     decrease with a fitted log-log slope in (1−α) of about 1 (≥ 0.8 is required: first-order convergence).
     """
-    result = ctx.search(_affine_instances(), linear_exact_margin, max_examples=60)
+    direction = partial(quadrature_direction_affine, **ctx.like)
+    result = ctx.search(_affine_instances(), partial(linear_exact_margin, direction=direction), max_examples=60)
     worst_oracle = 0.0
     with mp.workdps(ORACLE_DPS):
         for index in range(6):
@@ -242,10 +265,10 @@ def gauss_jacobi_error_bounds(nodes: torch.Tensor, weights: torch.Tensor, alpha:
     node_bound = 4 * s * EPS
     if s == 1:
         return node_bound, np.array([4 * EPS])
-    u = nodes.numpy()
+    u = nodes.cpu().numpy()
     gaps = np.min(np.where(np.eye(s, dtype=bool), np.inf, np.abs(u[:, None] - u[None, :])), axis=1)
     mu0 = 2 ** (1 - alpha) / (1 - alpha)
-    weight_bound = 8 * s * EPS / (gaps * np.sqrt(weights.numpy() / mu0)) + 4 * EPS
+    weight_bound = 8 * s * EPS / (gaps * np.sqrt(weights.cpu().numpy() / mu0)) + 4 * EPS
     return node_bound, weight_bound
 
 
@@ -265,11 +288,11 @@ def nodes_weights(ctx: Context) -> Evidence:
     with mp.workdps(ORACLE_DPS):
         for alpha in alphas_checked:
             for s in range(1, 17):
-                nodes, weights = gauss_jacobi(s, alpha)
+                nodes, weights = gauss_jacobi(s, ctx.tensor(alpha))
                 ref_nodes, ref_weights = theory.gauss_jacobi_mp(s, mp.mpf(alpha))
-                node_err = np.abs(nodes.numpy() - np.array([float(v) for v in ref_nodes]))
+                node_err = np.abs(nodes.cpu().numpy() - np.array([float(v) for v in ref_nodes]))
                 ref_w = np.array([float(v) for v in ref_weights])
-                weight_err = np.abs(weights.numpy() / ref_w - 1)
+                weight_err = np.abs(weights.cpu().numpy() / ref_w - 1)
                 node_bound, weight_bound = gauss_jacobi_error_bounds(nodes, weights, alpha)
                 node_ratio = float(np.max(node_err) / node_bound)
                 weight_ratio = float(np.max(weight_err / weight_bound))
@@ -279,7 +302,7 @@ def nodes_weights(ctx: Context) -> Evidence:
                 holds_numeric &= ok
                 rows.append({"alpha": alpha, "s": s, "max_node_error": float(np.max(node_err)),
                              "max_weight_relative_error": float(np.max(weight_err)), "within_bounds": ok})
-    closed_form_error = max(abs(float(gauss_jacobi(1, a)[0][0]) - a / (2 - a)) for a in alphas_checked)
+    closed_form_error = max(abs(float(gauss_jacobi(1, ctx.tensor(a))[0][0]) - a / (2 - a)) for a in alphas_checked)
     failures = [row for row in rows if not row["within_bounds"]]
     return Evidence(holds=symbolic_ok and holds_numeric,
                     numbers={"worst_node_error_over_bound": worst_node_ratio,
@@ -293,21 +316,23 @@ def nodes_weights(ctx: Context) -> Evidence:
 
 
 # ------------------------------------------------------------------------------------------------------
-def jacobi_quadrature_error(coefficients: np.ndarray, alpha: float, s: int) -> tuple[float, float, float]:
-    """For p(u) = Σ_m a_m (1−u)^m: (Q − I, derived round-off bound, |I|), Q the s-node float64 rule and
+def jacobi_quadrature_error(coefficients: np.ndarray, alpha: float, s: int,
+                            like: dict | None = None) -> tuple[float, float, float]:
+    """For p(u) = Σ_m a_m (1−u)^m: (Q − I, derived round-off bound, |I|), Q the s-node float64 rule (computed
+    with the ``dtype=`` and ``device=`` of ``like``, default float64 on the CPU) and
     I = Σ_m a_m 2^(m+1−α)/(m+1−α) exactly (mpmath, 40 digits).
 
     Bound: Σ_i w_i [|p(u_i)|(δw_i + (deg+2) eps) + |p'(u_i)| δu] with δu, δw_i from
     :func:`gauss_jacobi_error_bounds` (Horner-free power evaluation: deg+2 rounded operations per node).
     """
-    nodes, weights = gauss_jacobi(s, alpha)
+    nodes, weights = gauss_jacobi(s, alpha if like is None else torch.as_tensor(alpha, **like))
     node_bound, weight_bound = gauss_jacobi_error_bounds(nodes, weights, alpha)
-    base = 1 - nodes.numpy()
+    base = 1 - nodes.cpu().numpy()
     powers = base[:, None] ** np.arange(len(coefficients))[None, :]
     values = powers @ coefficients
     derivative = -(base[:, None] ** np.maximum(np.arange(len(coefficients)) - 1, 0)[None, :]
                    * np.arange(len(coefficients))[None, :]) @ coefficients
-    w = weights.numpy()
+    w = weights.cpu().numpy()
     quadrature = float(np.sum(w * values))
     degree = len(coefficients) - 1
     bound = float(np.sum(w * (np.abs(values) * (weight_bound + (degree + 2) * EPS) + np.abs(derivative) * node_bound
@@ -326,24 +351,26 @@ def _polynomial_instances(draw, degree_offset: int = -1):
     return dict(s=s, alpha=draw(alphas(0.02, 0.98)), coefficients=coefficients)
 
 
-def exactness_margin(instance: dict) -> float:
-    """|Q − I|/bound − 1 for a polynomial of degree ≤ 2s − 1 (positive: the rule is not exact)."""
-    error, bound, _ = jacobi_quadrature_error(instance["coefficients"], instance["alpha"], instance["s"])
+def exactness_margin(instance: dict, like: dict | None = None) -> float:
+    """|Q − I|/bound − 1 for a polynomial of degree ≤ 2s − 1 (positive: the rule is not exact); ``like``: as in
+    :func:`jacobi_quadrature_error`."""
+    error, bound, _ = jacobi_quadrature_error(instance["coefficients"], instance["alpha"], instance["s"], like)
     return abs(error) / bound - 1
 
 
-def degree_2s_row(alpha: float, s: int) -> dict:
+def degree_2s_row(alpha: float, s: int, like: dict | None = None) -> dict:
     """The rule on p = (1−u)^(2s), whose Gauss remainder I − Q is exactly ‖π_s‖² (theory.cfgd.jacobi_remainder_mp).
 
     float64 rule: I − Q must match the remainder within the round-off bound of :func:`jacobi_quadrature_error`
     (plus eps·remainder for rounding the 40-digit value); it is *detectable* when it exceeds that bound (fails
     for large s, where the remainder falls below float64 resolution of the integral). mpmath rule (40 digits,
     theory.cfgd.gauss_jacobi_mp): I − Q must match the remainder to 10^-30·I/(I − Q) relative (the working
-    accuracy divided by the cancellation), and is nonzero, for every s.
+    accuracy divided by the cancellation), and is nonzero, for every s. ``like``: as in
+    :func:`jacobi_quadrature_error`.
     """
     coefficients = np.zeros(2 * s + 1)
     coefficients[-1] = 1.0
-    error, bound, exact = jacobi_quadrature_error(coefficients, alpha, s)
+    error, bound, exact = jacobi_quadrature_error(coefficients, alpha, s, like)
     with mp.workdps(ORACLE_DPS):
         a = mp.mpf(alpha)
         remainder_mp = theory.jacobi_remainder_mp(s, a)
@@ -372,8 +399,9 @@ def exactness(ctx: Context) -> Evidence:
     (theory.cfgd.jacobi_remainder_mp); see :func:`degree_2s_row` (float64 rule where the remainder is above
     round-off, the 40-digit mpmath rule for every s).
     """
-    result = ctx.search(_polynomial_instances(), exactness_margin, max_examples=80)
-    rows = [degree_2s_row(alpha, s) for alpha in (0.1, 0.5, 0.9) for s in range(1, ctx.pick(quick=8, full=12) + 1)]
+    result = ctx.search(_polynomial_instances(), partial(exactness_margin, like=ctx.like), max_examples=80)
+    rows = [degree_2s_row(alpha, s, ctx.like)
+            for alpha in (0.1, 0.5, 0.9) for s in range(1, ctx.pick(quick=8, full=12) + 1)]
     failing_rows = [row for row in rows if not row["ok"]]
     detected_in_float64 = sum(row["float64_detectable"] for row in rows)
     counterexample = None
@@ -396,27 +424,29 @@ def bernstein_rho(pole: complex) -> float:
     return max(abs(w), 1 / abs(w))
 
 
-def _pole_series(z0: float, alpha: float, max_nodes: int) -> list[float]:
-    """Relative errors of the s-node rule on ∫(1−u)^(−α)/(z₀ − u) du, s = 1..max_nodes (mpmath reference)."""
+def _pole_series(z0: float, alpha: float, max_nodes: int, like: dict) -> list[float]:
+    """Relative errors of the s-node rule (``like``: its dtype and device) on ∫(1−u)^(−α)/(z₀ − u) du,
+    s = 1..max_nodes (mpmath reference)."""
     with mp.workdps(30):
         exact = float(theory.jacobi_weighted_integral_mp(lambda u: 1 / (mp.mpf(z0) - u), mp.mpf(alpha)))
     errors = []
     for s in range(1, max_nodes + 1):
-        nodes, weights = gauss_jacobi(s, alpha)
+        nodes, weights = gauss_jacobi(s, torch.as_tensor(alpha, **like))
         errors.append(abs(float(torch.sum(weights / (z0 - nodes))) - exact) / abs(exact))
     return errors
 
 
-def _arctan_caputo_series(x: float, c: float, alpha: float, beta: float, max_nodes: int) -> list[float]:
-    """Relative errors of the s-node quadrature form (THEORY.md §1.2) of the scaled Caputo derivative of
-    f = arctan at x (terminal c), against the mpmath definition; f' = 1/(1+τ²), f'' = −2τ/(1+τ²)²."""
+def _arctan_caputo_series(x: float, c: float, alpha: float, beta: float, max_nodes: int, like: dict) -> list[float]:
+    """Relative errors of the s-node quadrature form (THEORY.md §1.2; ``like``: its dtype and device) of the
+    scaled Caputo derivative of f = arctan at x (terminal c), against the mpmath definition; f' = 1/(1+τ²),
+    f'' = −2τ/(1+τ²)²."""
     with mp.workdps(30):
         exact = float(theory.scaled_caputo_mp(lambda s: 1 / (1 + s * s), lambda s: -2 * s / (1 + s * s) ** 2,
                                               x, c, mp.mpf(alpha), mp.mpf(beta)))
     errors = []
     c_alpha = (1 - alpha) / 2 ** (1 - alpha)
     for s in range(1, max_nodes + 1):
-        nodes, weights = gauss_jacobi(s, alpha)
+        nodes, weights = gauss_jacobi(s, torch.as_tensor(alpha, **like))
         tau = c + (x - c) * (1 + nodes) / 2
         integrand = 1 / (1 + tau ** 2) + beta * (x - c) * (-2 * tau / (1 + tau ** 2) ** 2)
         errors.append(abs(c_alpha * float(torch.sum(weights * integrand)) - exact) / abs(exact))
@@ -439,9 +469,10 @@ def spectral_convergence(ctx: Context) -> Evidence:
     x, c = 1.5, -1.0
     caputo_pole = 2 * (1j - c) / (x - c) - 1
     series = {
-        "pole_z0_1.5_alpha_0.3": (_pole_series(1.5, 0.3, max_nodes), bernstein_rho(1.5) ** -2),
-        "pole_z0_1.5_alpha_0.8": (_pole_series(1.5, 0.8, max_nodes), bernstein_rho(1.5) ** -2),
-        "caputo_arctan_alpha_0.6": (_arctan_caputo_series(x, c, 0.6, 0.5, max_nodes), bernstein_rho(caputo_pole) ** -2),
+        "pole_z0_1.5_alpha_0.3": (_pole_series(1.5, 0.3, max_nodes, ctx.like), bernstein_rho(1.5) ** -2),
+        "pole_z0_1.5_alpha_0.8": (_pole_series(1.5, 0.8, max_nodes, ctx.like), bernstein_rho(1.5) ** -2),
+        "caputo_arctan_alpha_0.6": (_arctan_caputo_series(x, c, 0.6, 0.5, max_nodes, ctx.like),
+                                    bernstein_rho(caputo_pole) ** -2),
     }
     numbers, fit_rows, error_rows = {}, [], []
     for name, (errors, predicted) in series.items():
@@ -482,16 +513,21 @@ def _quadratic_instances(draw):
                 c=draw(vectors(d, 3.0)), alpha=draw(vectors(d, 0.98, low=0.02)), beta=draw(vectors(d, 3.0)))
 
 
-def closed_form_margin(instance: dict, direction=quadratic_direction, dps: int = 30) -> float:
-    """max_j |D_j(float64) − D_j(mpmath definition along e_j)|/tol_j − 1, with
+def closed_form_margin(instance: dict, direction=quadratic_direction, dps: int = 30, like: dict | None = None) -> float:
+    """max_j |D_j(working dtype) − D_j(mpmath definition along e_j)|/tol_j − 1, with
     tol_j = 2(d+4) eps (Σ_k |A_jk x_k| + |b_j| + (|β_j| + (1−α_j)/(2−α_j)) |A_jj (x_j − c_j)|): rounded sums of
     d+3 terms, where γ_j = β_j − (1−α_j)/(2−α_j) is itself a rounded difference, so its error scales with the
     magnitudes of both parts, not with |γ_j| (the full budget found β = 0.5, α = 1/32, where γ ≈ 0.008 comes
-    from cancelling 0.5 − 0.492 and a bound scaled by |γ_j| was exceeded 1.6-fold)."""
-    A, b, x, c = (np.asarray(instance[k], dtype=float) for k in ("A", "b", "x", "c"))
-    alpha, beta = np.asarray(instance["alpha"]), np.asarray(instance["beta"])
-    value = direction(torch.as_tensor(A), torch.as_tensor(b), torch.as_tensor(x), torch.as_tensor(alpha),
-                      torch.as_tensor(beta), torch.as_tensor(c)).numpy()
+    from cancelling 0.5 − 0.492 and a bound scaled by |γ_j| was exceeded 1.6-fold).
+    ``like``: the ``dtype=`` and ``device=`` D is computed with (default float64 on the CPU); eps and the
+    underflow unit are that dtype's, and the oracle sees the instance as rounded to it."""
+    like = {"dtype": torch.float64} if like is None else like
+    tensors = [torch.as_tensor(np.asarray(instance[k], dtype=float), **like)
+               for k in ("A", "b", "x", "alpha", "beta", "c")]
+    value = direction(*tensors)
+    eps, underflow = precision(value)
+    value = value.cpu().numpy()
+    A, b, x, alpha, beta, c = (t.double().cpu().numpy() for t in tensors)
     d = len(x)
     gamma_parts = (np.abs(beta) + (1 - alpha) / (2 - alpha)) * np.abs(np.diag(A))
     margins = []
@@ -505,7 +541,7 @@ def closed_form_margin(instance: dict, direction=quadratic_direction, dps: int =
             oracle = theory.scaled_caputo_mp(lambda s: p + r * (s - xj), lambda s: r, xj, mp.mpf(c[j]),
                                              mp.mpf(alpha[j]), mp.mpf(beta[j]))
             scale = np.sum(np.abs(A[j] * x)) + abs(b[j]) + gamma_parts[j] * abs(x[j] - c[j])
-            margins.append(abs(value[j] - float(oracle)) / (2 * (d + 4) * (EPS * scale + UNDERFLOW)) - 1)
+            margins.append(abs(value[j] - float(oracle)) / (2 * (d + 4) * (eps * scale + underflow)) - 1)
     return max(margins, default=-1.0)
 
 
@@ -515,13 +551,13 @@ def quadratic_closed_form(ctx: Context) -> Evidence:
     sides of c (paper Eq. 8 form; γ and r derived).
 
     Symbolic: along e_j, ∂_j f(τ) = p + r(τ − x_j), the definition at x = c ± h reduces to the formula
-    (residual 0, symbolic α = 1 − q, β, p, r). Property: implementations.cfgd.quadratic_direction (float64)
+    (residual 0, symbolic α = 1 − q, β, p, r). Property: implementations.cfgd.quadratic_direction (ctx.dtype)
     vs the mpmath definition coordinate by coordinate, hypothesis over d ≤ 4, SPD and indefinite A,
     per-coordinate α, β, c with x_j on both sides of c_j; tolerance in :func:`closed_form_margin`.
     """
     rows = {"x>c": theory.quadratic_closed_form_residual(1), "x<c": theory.quadratic_closed_form_residual(-1)}
     symbolic_ok, table = _symbolic_table(rows)
-    result = ctx.search(_quadratic_instances(), closed_form_margin, max_examples=40)
+    result = ctx.search(_quadratic_instances(), partial(closed_form_margin, like=ctx.like), max_examples=40)
     counterexample = None
     if result.found:
         counterexample = _plain_counterexample(result)
@@ -531,42 +567,51 @@ def quadratic_closed_form(ctx: Context) -> Evidence:
 
 
 # ------------------------------------------------------------------------------------------------------
-def random_spd_batch(batch: int, dim: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
-    """Q diag(λ) Qᵀ, Q Haar (QR of a Gaussian, sign-fixed), λ uniform in [low, high]; float64 CPU."""
-    gauss = torch.randn(batch, dim, dim, generator=generator, dtype=torch.float64)
+def random_spd_batch(batch: int, dim: int, low: float, high: float, generator: torch.Generator,
+                     like: dict | None = None) -> torch.Tensor:
+    """Q diag(λ) Qᵀ, Q Haar (QR of a Gaussian, sign-fixed), λ uniform in [low, high]: computed in float64 on the
+    generator's device (the same instances for every device and dtype), then cast and moved to ``like``'s
+    ``dtype=`` and ``device=`` (default: kept as computed)."""
+    host = dict(dtype=torch.float64, device=generator.device)
+    gauss = torch.randn(batch, dim, dim, generator=generator, **host)
     q, r = torch.linalg.qr(gauss)
     q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
-    lam = low + (high - low) * torch.rand(batch, dim, generator=generator, dtype=torch.float64)
+    lam = low + (high - low) * torch.rand(batch, dim, generator=generator, **host)
     matrix = (q * lam.unsqueeze(-2)) @ q.transpose(-1, -2)
-    return (matrix + matrix.transpose(-1, -2)) / 2
+    return ((matrix + matrix.transpose(-1, -2)) / 2).to(**(like or host))
 
 
 def random_na_instances(batch: int, dim: int, eigenvalue_range: tuple[float, float],
-                        beta_range: tuple[float, float], generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+                        beta_range: tuple[float, float], generator: torch.Generator,
+                        like: dict | None = None) -> tuple[torch.Tensor, ...]:
     """(A, b, c, x0, α, β) for NA-CFGD sweeps: A from :func:`random_spd_batch` with eigenvalues uniform in
-    ``eigenvalue_range``; b, c, x0 ~ N(0, I); α uniform in [0.05, 0.95]; β uniform in ``beta_range``."""
+    ``eigenvalue_range``; b, c, x0 ~ N(0, I); α uniform in [0.05, 0.95]; β uniform in ``beta_range``. Drawn like
+    :func:`random_spd_batch` (float64 on the generator's device, then moved to ``like``)."""
+    host = dict(dtype=torch.float64, device=generator.device)
     A = random_spd_batch(batch, dim, *eigenvalue_range, generator)
-    b, c, x0 = (torch.randn(batch, dim, generator=generator, dtype=torch.float64) for _ in range(3))
-    alpha = 0.05 + 0.9 * torch.rand(batch, dim, generator=generator, dtype=torch.float64)
+    b, c, x0 = (torch.randn(batch, dim, generator=generator, **host) for _ in range(3))
+    alpha = 0.05 + 0.9 * torch.rand(batch, dim, generator=generator, **host)
     low, high = beta_range
-    beta = low + (high - low) * torch.rand(batch, dim, generator=generator, dtype=torch.float64)
-    return A, b, c, x0, alpha, beta
+    beta = low + (high - low) * torch.rand(batch, dim, generator=generator, **host)
+    return tuple(t.to(**(like or host)) for t in (A, b, c, x0, alpha, beta))
 
 
 def na_distance_bound(A, b, x0, g, c, star, lr, steps: int) -> torch.Tensor:
-    """Bound on ‖x_T − x*‖ for float64 NA-CFGD with A + G ≻ 0, 0 < η < 2/λ_max (derived):
+    """Bound on ‖x_T − x*‖ for NA-CFGD in A's dtype (eps and 2^-1074 below are that dtype's: :func:`precision`)
+    with A + G ≻ 0, 0 < η < 2/λ_max (derived):
     q^T ‖x0 − x*‖ + δ/(1 − q) + 4 d eps κ(A+G) ‖x*‖, where q = max_i |1 − ηλ_i(A+G)|, δ = 4(d+4)(eps·(R +
     η(λ_max R + ‖b‖ + ‖Gc‖)) + 2^-1074) is one step's rounding with R = ‖x*‖ + ‖x0 − x*‖ bounding every iterate
     (the error contracts monotonically), and the last term is the forward error of the solve giving x*."""
     eigenvalues = torch.linalg.eigvalsh(A + torch.diag_embed(g))
     lmin, lmax = eigenvalues[..., 0], eigenvalues[..., -1]
-    lr = torch.as_tensor(lr, dtype=A.dtype)
+    lr = torch.as_tensor(lr, dtype=A.dtype, device=A.device)
     q = torch.maximum((1 - lr * lmin).abs(), (1 - lr * lmax).abs())
     d = A.shape[-1]
+    eps, underflow = precision(A)
     start = (x0 - star).norm(dim=-1)
     largest = star.norm(dim=-1) + start
-    delta = 4 * (d + 4) * (EPS * (largest + lr * (lmax * largest + b.norm(dim=-1) + (g * c).norm(dim=-1))) + UNDERFLOW)
-    return q ** steps * start + delta / (1 - q) + 4 * d * EPS * (lmax / lmin) * star.norm(dim=-1)
+    delta = 4 * (d + 4) * (eps * (largest + lr * (lmax * largest + b.norm(dim=-1) + (g * c).norm(dim=-1))) + underflow)
+    return q ** steps * start + delta / (1 - q) + 4 * d * eps * (lmax / lmin) * star.norm(dim=-1)
 
 
 def fixed_point_margins(A, b, x0, alpha, beta, c, steps: int) -> dict:
@@ -590,7 +635,7 @@ def fixed_point_margins(A, b, x0, alpha, beta, c, steps: int) -> dict:
     a_eigenvalues = torch.linalg.eigvalsh(A)
     kappa_a = a_eigenvalues[..., -1] / a_eigenvalues[..., 0]
     d = A.shape[-1]
-    solve_errors = 4 * d * EPS * (kappa_a * minimiser.norm(dim=-1) * (1 + g.abs().amax(-1) / lmin)
+    solve_errors = 4 * d * precision(A)[0] * (kappa_a * minimiser.norm(dim=-1) * (1 + g.abs().amax(-1) / lmin)
                                   + (lmax / lmin) * offset_formula)
     return dict(convergence_margin=distance - bound, distance=distance, bound=bound,
                 offset_measured=offset_measured, offset_formula=offset_formula, diverged=run.diverged,
@@ -611,7 +656,7 @@ def na_fixed_point(ctx: Context) -> Evidence:
     """
     gen = ctx.torch_generator()
     batch, d, steps = ctx.pick(quick=2000, full=20000), 5, 4000
-    A, b, c, x0, alpha, beta = random_na_instances(batch, d, (1.0, 10.0), (-0.3, 0.8), gen)
+    A, b, c, x0, alpha, beta = random_na_instances(batch, d, (1.0, 10.0), (-0.3, 0.8), gen, ctx.like)
     shifted_min = torch.linalg.eigvalsh(A + torch.diag_embed(shift_matrix_diagonal(A, alpha, beta)))[..., 0]
     keep = shifted_min >= 0.05
     A, b, c, x0, alpha, beta = (t[keep] for t in (A, b, c, x0, alpha, beta))
@@ -682,7 +727,7 @@ def na_stability(ctx: Context) -> Evidence:
     """
     gen = ctx.torch_generator()
     batch, d, steps = ctx.pick(quick=500, full=5000), 4, 1500
-    A, b, c, x0, alpha, beta = random_na_instances(batch, d, (0.5, 20.0), (-0.2, 0.8), gen)
+    A, b, c, x0, alpha, beta = random_na_instances(batch, d, (0.5, 20.0), (-0.2, 0.8), gen, ctx.like)
     threshold = stability_threshold(A, alpha, beta)
     keep = threshold > 0
     A, b, c, x0, alpha, beta, threshold = (t[keep] for t in (A, b, c, x0, alpha, beta, threshold))
@@ -733,7 +778,7 @@ def na_stability(ctx: Context) -> Evidence:
     counterexample = None
     if not holds:  # the instance violating the first failing part: below side, above side, indefinite side
         failing = torch.cat([(below_margin > 0).nonzero().flatten(), (~run_above.diverged).nonzero().flatten(),
-                             (~run_neg.diverged).nonzero().flatten(), torch.zeros(1, dtype=torch.long)])
+                             (~run_neg.diverged).nonzero().flatten(), torch.zeros(1, dtype=torch.long, device=A.device)])
         bad = int(failing[0])
         counterexample = {"A": A[bad].tolist(), "b": b[bad].tolist(), "c": c[bad].tolist(), "x0": x0[bad].tolist(),
                           "alpha": alpha[bad].tolist(), "beta": beta[bad].tolist(),
@@ -757,12 +802,15 @@ def _heavy_ball_instances(draw):
                 lr_fraction=draw(finite_floats(0.01, 1.0)))
 
 
-def heavy_ball_margin(instance: dict, runner=at_cfgd, steps: int = 40) -> float:
+def heavy_ball_margin(instance: dict, runner=at_cfgd, steps: int = 40, like: dict | None = None) -> float:
     """max_t ‖x_AT^(t+1) − HB(x_AT^(t), x_AT^(t−1))‖ / (8(d+4)(eps·scale_t + 2^-1074)) − 1, scale_t = ‖x^(t)‖ +
     η(‖A‖‖x^(t)‖ + ‖b‖ + ‖G‖(‖x^(t)‖ + ‖x^(t−1)‖)): each step's identity at the visited states, so round-off
-    does not accumulate (derived). x^(−1) = x^(0) (c^(0) = x^(0))."""
-    A, b, x0 = (torch.as_tensor(np.asarray(instance[k], dtype=float)) for k in ("A", "b", "x0"))
-    alpha, beta = torch.as_tensor(instance["alpha"]), torch.as_tensor(instance["beta"])
+    does not accumulate (derived). x^(−1) = x^(0) (c^(0) = x^(0)). ``like``: the ``dtype=`` and ``device=`` of the
+    run (default float64 on the CPU), whose eps and underflow unit the bound uses."""
+    like = {"dtype": torch.float64} if like is None else like
+    A, b, x0, alpha, beta = (torch.as_tensor(np.asarray(instance[k], dtype=float), **like)
+                             for k in ("A", "b", "x0", "alpha", "beta"))
+    eps, underflow = precision(A)
     gamma_r = gamma(alpha, beta) * torch.diagonal(A)
     lr = instance["lr_fraction"] / float(torch.linalg.eigvalsh(A)[-1] + gamma_r.abs().max())
     trajectory = runner(A, b, x0, alpha, beta, lr, steps).trajectory
@@ -772,7 +820,7 @@ def heavy_ball_margin(instance: dict, runner=at_cfgd, steps: int = 40) -> float:
     x_norm, prev_norm = trajectory[:-1].norm(dim=-1), previous.norm(dim=-1)
     scale = x_norm + lr * (norm_a * x_norm + b.norm() + norm_g * (x_norm + prev_norm))
     d = A.shape[0]
-    return float(((trajectory[1:] - predicted).norm(dim=-1) / (8 * (d + 4) * (EPS * scale + UNDERFLOW))).max()) - 1
+    return float(((trajectory[1:] - predicted).norm(dim=-1) / (8 * (d + 4) * (eps * scale + underflow))).max()) - 1
 
 
 @check("cfgd.at.heavy-ball")
@@ -785,11 +833,11 @@ def at_heavy_ball(ctx: Context) -> Evidence:
     the rounding bound of :func:`heavy_ball_margin`. Also reports the whole-trajectory deviation from an
     independent heavy-ball recursion on one instance.
     """
-    result = ctx.search(_heavy_ball_instances(), heavy_ball_margin, max_examples=60)
+    result = ctx.search(_heavy_ball_instances(), partial(heavy_ball_margin, like=ctx.like), max_examples=60)
     gen = ctx.torch_generator()
-    A = random_spd_batch(1, 6, 1.0, 10.0, gen)[0]
-    b, x0 = torch.randn(6, generator=gen, dtype=torch.float64), torch.randn(6, generator=gen, dtype=torch.float64)
-    alpha, beta = torch.full((6,), 0.1, dtype=torch.float64), torch.zeros(6, dtype=torch.float64)
+    A = random_spd_batch(1, 6, 1.0, 10.0, gen, ctx.like)[0]
+    b, x0 = ctx.randn(6, generator=gen), ctx.randn(6, generator=gen)
+    alpha, beta = torch.full((6,), 0.1, **ctx.like), torch.zeros(6, **ctx.like)
     gamma_r = gamma(alpha, beta) * torch.diagonal(A)
     lr = 1.0 / float(torch.linalg.eigvalsh(A)[-1])
     at_trajectory = at_cfgd(A, b, x0, alpha, beta, lr, 200).trajectory
@@ -807,9 +855,9 @@ def at_heavy_ball(ctx: Context) -> Evidence:
 
 
 # ------------------------------------------------------------------------------------------------------
-def all_rademacher_vectors(d: int, dtype=torch.float64) -> torch.Tensor:
-    """All 2^d sign vectors, shape (2^d, d)."""
-    codes = torch.arange(2 ** d).unsqueeze(-1) >> torch.arange(d)
+def all_rademacher_vectors(d: int, dtype=torch.float64, device: torch.device | str | None = None) -> torch.Tensor:
+    """All 2^d sign vectors, shape (2^d, d), in ``dtype`` on ``device`` (default: the CPU)."""
+    codes = torch.arange(2 ** d, device=device).unsqueeze(-1) >> torch.arange(d, device=device)
     return (1 - 2 * (codes & 1)).to(dtype)
 
 
@@ -820,20 +868,23 @@ def _symmetric_matrices(draw):
     return (m + m.T) / 2
 
 
-def hutchinson_enumeration_margin(H: np.ndarray, estimate=hutchinson_estimate) -> float:
+def hutchinson_enumeration_margin(H: np.ndarray, estimate=hutchinson_estimate, like: dict | None = None) -> float:
     """Over all 2^d probes: max of |mean(v⊙Hv) − diag H| / (8d(eps Σ_i|H_ji| + 2^-1074)) and
     |var(v⊙Hv) − Σ_{i≠j} H_ji²| / (8(2d+4)(eps (Σ_i|H_ji|)² + 2^-1074)), minus 1 (derived: Hv sums d terms of
-    size ≤ Σ_i|H_ji|; the mean and variance over 2^d probes are pairwise-summed, adding ≤ d rounding levels)."""
-    matrix = torch.as_tensor(H)
+    size ≤ Σ_i|H_ji|; the mean and variance over 2^d probes are pairwise-summed, adding ≤ d rounding levels).
+    ``like``: the ``dtype=`` and ``device=`` of the computation (default float64 on the CPU), whose eps and
+    underflow unit the bounds use; H is taken as rounded to that dtype."""
+    matrix = torch.as_tensor(H, **({"dtype": torch.float64} if like is None else like))
     d = matrix.shape[0]
-    probes = all_rademacher_vectors(d)
+    eps, underflow = precision(matrix)
+    probes = all_rademacher_vectors(d, matrix.dtype, matrix.device)
     samples = probes * (probes @ matrix)
     mean = estimate(lambda v: v @ matrix, probes)
     variance = ((samples - mean) ** 2).mean(0)
     row_l1 = matrix.abs().sum(-1)
     off_diagonal = (matrix ** 2).sum(-1) - torch.diagonal(matrix) ** 2
-    mean_ratio = (mean - torch.diagonal(matrix)).abs() / (4 * (2 * d) * (EPS * row_l1 + UNDERFLOW))
-    variance_ratio = (variance - off_diagonal).abs() / (8 * (2 * d + 4) * (EPS * row_l1 ** 2 + UNDERFLOW))
+    mean_ratio = (mean - torch.diagonal(matrix)).abs() / (4 * (2 * d) * (eps * row_l1 + underflow))
+    variance_ratio = (variance - off_diagonal).abs() / (8 * (2 * d + 4) * (eps * row_l1 ** 2 + underflow))
     return float(torch.maximum(mean_ratio, variance_ratio).max()) - 1
 
 
@@ -849,15 +900,15 @@ def hutchinson_unbiased(ctx: Context) -> Evidence:
     Σ H_ji²/K (its standard error from the sample 4th moment), |z| ≤ 5.3 (two-sided, family level ≈ 1e-6
     after Bonferroni over 2·3·6 tests).
     """
-    result = ctx.search(_symmetric_matrices(), hutchinson_enumeration_margin, max_examples=60)
+    result = ctx.search(_symmetric_matrices(), partial(hutchinson_enumeration_margin, like=ctx.like), max_examples=60)
     gen = ctx.torch_generator()
     d, replicas = 6, ctx.pick(quick=20000, full=200000)
-    H = torch.randn(d, d, generator=gen, dtype=torch.float64)
+    H = ctx.randn(d, d, generator=gen)
     H = (H + H.T) / 2
     off_diagonal = (H ** 2).sum(-1) - torch.diagonal(H) ** 2
     rows, worst_z = [], 0.0
     for probes in (1, 3, 5):
-        estimates = hutchinson_diagonal(lambda v: v @ H, torch.empty(replicas, d, dtype=torch.float64), probes,
+        estimates = hutchinson_diagonal(lambda v: v @ H, torch.empty(replicas, d, **ctx.like), probes,
                                         generator=gen)
         mean = estimates.mean(0)
         centred = estimates - mean

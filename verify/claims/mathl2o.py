@@ -2,7 +2,8 @@
 
 The paper's Eqs. 13–14, Theorem 4.3 and Lemmas 4.1/4.2 are RECONSTRUCTED (theory/mathl2o.py,
 theory/mathl2o_derivation.md); their constants come from implementations.mathl2o.constants. Round-off
-tolerances use |fl(xᵀy) − xᵀy| ≤ γ_n|x|ᵀ|y| with γ_n ≈ n·eps (float64 throughout).
+tolerances use |fl(xᵀy) − xᵀy| ≤ γ_n|x|ᵀ|y| with γ_n ≈ n·eps (float64 throughout: these claims declare float64
+only, and compute on ctx.torch_device).
 """
 
 from __future__ import annotations
@@ -40,8 +41,14 @@ EPS = float(np.finfo(np.float64).eps)
 SMALL = dict(N=2, d=4, b=3, T=3, width=16)
 
 
-def _small_qp(seed: int) -> QP:
-    return QP.random(SMALL["N"], SMALL["d"], SMALL["b"], seed=seed)
+def _small_qp(seed: int, like: dict) -> QP:
+    """The SMALL instance set of ``seed`` with the ``dtype=`` and ``device=`` of ``like`` (a Context.like)."""
+    return QP.random(SMALL["N"], SMALL["d"], SMALL["b"], seed=seed, **like)
+
+
+def _like(device: str, dtype_name: str) -> dict:
+    """Context.like from its two (hashable) parts: the keys of the per-process caches below."""
+    return {"dtype": getattr(torch, dtype_name), "device": torch.device(device)}
 
 
 def _figure_path(ctx: Context, name: str) -> str | None:
@@ -69,9 +76,9 @@ def _configs(draw, max_d: int = 6, max_T: int = 8):
                 nonnegative=draw(st.booleans()), seed=draw(st.integers(0, 2**16)))
 
 
-def _build(cfg) -> tuple[MathL2O, QP]:
-    qp = QP.random(cfg["N"], cfg["d"], cfg["b"], seed=cfg["seed"])
-    model = MathL2O(cfg["width"], cfg["e"], cfg["depth"], nonnegative=cfg["nonnegative"], seed=cfg["seed"])
+def _build(cfg, like: dict) -> tuple[MathL2O, QP]:
+    qp = QP.random(cfg["N"], cfg["d"], cfg["b"], seed=cfg["seed"], **like)
+    model = MathL2O(cfg["width"], cfg["e"], cfg["depth"], nonnegative=cfg["nonnegative"], seed=cfg["seed"], **like)
     return model, qp
 
 
@@ -100,9 +107,9 @@ def init_equals_gd(ctx: Context) -> Evidence:
     Plus one instance at the Fig. 5 scale (N = d = 32, b = 25, T = 20, width 1024, e = 100)."""
 
     def margin(cfg) -> float:
-        model, qp = _build(cfg)
+        model, qp = _build(cfg, ctx.like)
         with torch.no_grad():
-            ours = unroll(model, qp, cfg["T"]).numpy()
+            ours = unroll(model, qp, cfg["T"]).cpu().numpy()
         reference = _numpy_gd_values(qp, cfg["T"])
         tol = (4 * cfg["T"] * (cfg["b"] + cfg["d"]) + 10) * EPS
         return float(np.max(np.abs(ours - reference)) / max(reference[0], 1e-300) - tol)
@@ -130,7 +137,7 @@ def init_inner_grad_zero(ctx: Context) -> Evidence:
     last_layer = {"nonzero": 0, "examples": 0}
 
     def margin(cfg) -> float:
-        model, qp = _build(cfg)
+        model, qp = _build(cfg, ctx.like)
         loss = unroll(model, qp, cfg["T"])[-1]
         grads = torch.autograd.grad(loss, list(model.parameters()))
         last_layer["examples"] += 1
@@ -163,8 +170,8 @@ def alpha0_homogeneity(ctx: Context) -> Evidence:
     backward error ≤ √(N·d·H)·eps·‖G‖). α₀ itself is recorded: for the code's 2→2→H layers it is 0."""
 
     def singular(cfg, e):
-        model = MathL2O(cfg["width"], e, cfg["depth"], nonnegative=cfg["nonnegative"], seed=cfg["seed"])
-        qp = QP.random(cfg["N"], cfg["d"], cfg["b"], seed=cfg["seed"])
+        model = MathL2O(cfg["width"], e, cfg["depth"], nonnegative=cfg["nonnegative"], seed=cfg["seed"], **ctx.like)
+        qp = QP.random(cfg["N"], cfg["d"], cfg["b"], seed=cfg["seed"], **ctx.like)
         return torch.linalg.svdvals(step_features(model, qp, cfg["T"])), alpha0(model, qp, cfg["T"])
 
     def margin(cfg) -> float:
@@ -206,9 +213,10 @@ def _gd_ratio_worst_direction(M: np.ndarray, T: int, step_scale: float = STEP_SC
     return float(ratios[k]), vec[:, keep][:, k]
 
 
-def _gd_ratio(M: np.ndarray, x_gt: np.ndarray, T: int) -> float:
-    """(F(X_T) − F*)/(β‖X₀ − X*‖²/(2cT)) for the instance (M, y = M x_gt), X* = M⁺y, measured by unrolling."""
-    qp = QP.create(torch.as_tensor(M)[None], torch.as_tensor(M @ x_gt)[None])
+def _gd_ratio(M: np.ndarray, x_gt: np.ndarray, T: int, like: dict) -> float:
+    """(F(X_T) − F*)/(β‖X₀ − X*‖²/(2cT)) for the instance (M, y = M x_gt), X* = M⁺y, measured by unrolling
+    with the ``dtype=`` and ``device=`` of ``like``."""
+    qp = QP.create(torch.as_tensor(M, **like)[None], torch.as_tensor(M @ x_gt, **like)[None])
     with torch.no_grad():
         value = float(unroll(None, qp, T)[-1])
     dist_sq = float((qp.minimum_norm_solution() ** 2).sum())
@@ -236,7 +244,7 @@ def gd_sublinear_bound(ctx: Context) -> Evidence:
     def margin(inst) -> float:
         M, x_gt, T = inst
         worst, _ = _gd_ratio_worst_direction(M, T)
-        return max(_gd_ratio(M, x_gt, T), worst) - 1 - 100 * T * EPS
+        return max(_gd_ratio(M, x_gt, T, ctx.like), worst) - 1 - 100 * T * EPS
 
     result = ctx.search(instances(), margin, max_examples=60)
     n_sweep = ctx.pick(2000, 20000)
@@ -249,7 +257,7 @@ def gd_sublinear_bound(ctx: Context) -> Evidence:
         ratio, direction = _gd_ratio_worst_direction(M, T_sweep)
         if ratio > worst_sweep:
             worst_sweep, worst_instance = ratio, (M, direction)
-    measured = _gd_ratio(worst_instance[0], worst_instance[1], T_sweep)
+    measured = _gd_ratio(worst_instance[0], worst_instance[1], T_sweep, ctx.like)
     exact = theory.gd_quadratic_worst_ratio(T_sweep)
     rows = [Tightness("F(X_T)/(β‖X₀−X*‖²/(2cT)), T=20", 1.0, measured, "upper", 1e-3, "sweep+eigen-direction",
                       n_sweep).as_row(),
@@ -270,16 +278,18 @@ def gd_sublinear_bound(ctx: Context) -> Evidence:
 
 # --------------------------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=8)
-def _constants(depth: int, e: float, seed: int):
-    qp = _small_qp(seed)
-    model = MathL2O(SMALL["width"], e, depth, seed=seed)
+def _constants(depth: int, e: float, seed: int, device: str = "cpu", dtype_name: str = "float64"):
+    like = _like(device, dtype_name)
+    qp = _small_qp(seed, like)
+    model = MathL2O(SMALL["width"], e, depth, seed=seed, **like)
     return ntk_constants(model, qp, SMALL["T"], seed=seed)
 
 
 @functools.lru_cache(maxsize=8)
-def _empirical_e(depth: int, lr: float, iters: int, seed: int):
+def _empirical_e(depth: int, lr: float, iters: int, seed: int, device: str = "cpu", dtype_name: str = "float64"):
     grid = [1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0]
-    return smallest_training_e(ModelSpec(SMALL["width"], 1.0, depth, seed=seed), _small_qp(seed), SMALL["T"],
+    qp = _small_qp(seed, _like(device, dtype_name))
+    return smallest_training_e(ModelSpec(SMALL["width"], 1.0, depth, seed=seed), qp, SMALL["T"],
                                lr, iters, grid, min_gain=0.1)
 
 
@@ -299,7 +309,7 @@ def eq13_alpha0_condition(ctx: Context) -> Evidence:
     for depth in (3, 2):
         margins = {}
         for e in E_GRID:
-            c = _constants(depth, e, ctx.instance_seed(1))
+            c = _constants(depth, e, ctx.instance_seed(1), ctx.device, ctx.dtype_name)
             margin = theory.eq13_margin(c.mu0, c.gamma, c.lipschitz, c.loss0)
             required = theory.eq13_required_mu0(c.gamma, c.lipschitz, c.loss0)
             alpha_required = theory.eq13_alpha0_required(required, c.sigma_last, c.tail)
@@ -313,7 +323,7 @@ def eq13_alpha0_condition(ctx: Context) -> Evidence:
                           "alpha0_required": alpha_required})
         satisfied = [e for e in E_GRID if margins[e] >= 0]
         e_eq13 = min(satisfied) if satisfied else math.inf
-        empirical = _empirical_e(depth, E_TRAIN_LR, E_TRAIN_ITERS, ctx.instance_seed(1))
+        empirical = _empirical_e(depth, E_TRAIN_LR, E_TRAIN_ITERS, ctx.instance_seed(1), ctx.device, ctx.dtype_name)
         e_train = empirical["e"]
         numbers[f"depth{depth}_smallest_e_eq13"] = e_eq13
         numbers[f"depth{depth}_smallest_e_trains"] = e_train
@@ -369,12 +379,12 @@ def eq14_lr_bound(ctx: Context) -> Evidence:
     (Corollary C.1: both shrink as e grows; Eq. 14 like e^{−2(L−1)})."""
     iters = ctx.pick(40, 200)
     seed = ctx.instance_seed(1)
-    qp = _small_qp(seed)
+    qp = _small_qp(seed, ctx.like)
     criteria = step_size_criteria(qp, SMALL["T"])
     rows, table, figures = [], [], []
     for depth in (3, 2):
         for e in E_GRID:
-            c = _constants(depth, e, seed)
+            c = _constants(depth, e, seed, ctx.device, ctx.dtype_name)
             bound = theory.eq14_lr_bound(c.gamma, c.lipschitz, c.loss0)
             edges = lr_edges(ModelSpec(SMALL["width"], e, depth, seed=seed), qp, SMALL["T"], iters, low=bound * 1e-3,
                              high=bound * 1e6, criteria=criteria, steps=ctx.pick(4, 8), per_decade=ctx.pick(4, 8))
@@ -412,11 +422,11 @@ def eq14_lr_bound(ctx: Context) -> Evidence:
 
 
 # --------------------------------------------------------------------------------------------------------
-def _thm43_run(depth: int, e: float, iters: int, seed: int) -> dict:
-    c = _constants(depth, e, seed)
+def _thm43_run(ctx: Context, depth: int, e: float, iters: int, seed: int) -> dict:
+    c = _constants(depth, e, seed, ctx.device, ctx.dtype_name)
     eta = theory.eq14_lr_bound(c.gamma, c.lipschitz, c.loss0)
-    qp = _small_qp(seed)
-    history = train(MathL2O(SMALL["width"], e, depth, seed=seed), qp, SMALL["T"], eta, iters)
+    qp = _small_qp(seed, ctx.like)
+    history = train(MathL2O(SMALL["width"], e, depth, seed=seed, **ctx.like), qp, SMALL["T"], eta, iters)
     rho_bound = theory.thm43_rate(eta, c.mu0)
     losses = np.array(history.losses)
     envelope = losses[0] * rho_bound ** np.arange(losses.size)
@@ -443,8 +453,8 @@ def certified_search(ctx: Context) -> list[dict]:
     rows = []
     for (N, d, b), e, i in itertools.product(CERTIFIED_SHAPES, (100.0, 1e4), range(ctx.pick(3, 10))):
         seed = ctx.instance_seed(11) + i
-        qp = QP.random(N, d, b, seed=seed)
-        c = certified_constants_t1(MathL2O(THM43_WIDTH, e, 2, seed=seed), qp)
+        qp = QP.random(N, d, b, seed=seed, **ctx.like)
+        c = certified_constants_t1(MathL2O(THM43_WIDTH, e, 2, seed=seed, **ctx.like), qp)
         rows.append({"N": N, "d": d, "b": b, "T": 1, "depth": 2, "width": THM43_WIDTH, "e": e, "seed": seed,
                      **c.as_dict(), "eq13_holds": c.certified and c.margin >= 0,
                      "margin_over_sqrt_mu0": c.margin / math.sqrt(c.mu0) if c.mu0 > 0 else -math.inf})
@@ -475,8 +485,8 @@ def thm43_hypotheses_satisfiable(ctx: Context) -> Evidence:
     configs = list(itertools.product((1, 2, 3), shapes, (2, 3), range(ctx.pick(1, 3))))
     for T, (N, d, b), depth, i in tracked(configs, "Eq. 13 search: configurations"):
         seed = ctx.instance_seed(13) + i
-        qp = QP.random(N, d, b, seed=seed)
-        model = MathL2O(THM43_WIDTH, 100.0, depth, seed=seed, first_width=THM43_WIDTH)
+        qp = QP.random(N, d, b, seed=seed, **ctx.like)
+        model = MathL2O(THM43_WIDTH, 100.0, depth, seed=seed, first_width=THM43_WIDTH, **ctx.like)
         c = ntk_constants(model, qp, T, directions=ctx.pick(1, 2), rounds=1, seed=seed)
         margin = theory.eq13_margin(c.mu0, c.gamma, c.lipschitz, c.loss0)
         sampled.append({"N": N, "d": d, "b": b, "T": T, "depth": depth,
@@ -524,11 +534,12 @@ def _loss_floor(qp: QP, T: int) -> float:
     return 0.5 * (loss_rtol(qp, T) * float(qp.Y.norm())) ** 2
 
 
-def _certified_run(row: dict, eta: float, iters: int) -> dict:
-    """Train the certified instance ``row`` (T = 1, depth 2) at η for ``iters`` SGD steps; the Theorem 4.3
-    envelope 𝓕_k ≤ ρ^k𝓕₀(1 + rtol) + floor, ρ = 1 − ημ₀/2, and whether every iterate stays in B(θ₀, R)."""
-    qp = QP.random(row["N"], row["d"], row["b"], seed=row["seed"])
-    model = MathL2O(row["width"], row["e"], 2, seed=row["seed"])
+def _certified_run(row: dict, eta: float, iters: int, like: dict) -> dict:
+    """Train the certified instance ``row`` (T = 1, depth 2) at η for ``iters`` SGD steps (``like``: the
+    ``dtype=`` and ``device=``); the Theorem 4.3 envelope 𝓕_k ≤ ρ^k𝓕₀(1 + rtol) + floor, ρ = 1 − ημ₀/2, and
+    whether every iterate stays in B(θ₀, R)."""
+    qp = QP.random(row["N"], row["d"], row["b"], seed=row["seed"], **like)
+    model = MathL2O(row["width"], row["e"], 2, seed=row["seed"], **like)
     theta0 = flat_parameters(model)
     distances = []
     history = train(model, qp, 1, eta, iters,
@@ -571,11 +582,11 @@ def thm43_linear_rate(ctx: Context) -> Evidence:
     if ctx.quick:
         witnesses = [r for i, r in enumerate(witnesses)
                      if (r["N"], r["d"], r["b"]) not in {(w["N"], w["d"], w["b"]) for w in witnesses[:i]}]
-    runs = [_certified_run(r, eta, iters) for r in tracked(witnesses, "Theorem 4.3: certified instances")
+    runs = [_certified_run(r, eta, iters, ctx.like) for r in tracked(witnesses, "Theorem 4.3: certified instances")
             for eta in (r["lr_bound"], r["lr_bound"] / 10)]
     violations = [r for r in runs
                   if r["max_excess"] > 0 or r["max_distance_over_R"] > 1 or r["diverged_at"] is not None]
-    observations = [_thm43_run(depth, e, ctx.pick(150, 1000), ctx.instance_seed(1))
+    observations = [_thm43_run(ctx, depth, e, ctx.pick(150, 1000), ctx.instance_seed(1))
                     for depth in (3, 2) for e in (10.0, 100.0)]
     step_ratio = max((r["largest_step_ratio"] / r["rho_bound"] for r in runs if math.isfinite(r["largest_step_ratio"])),
                      default=math.nan)
@@ -635,10 +646,10 @@ def lemma_chain(ctx: Context) -> Evidence:
     tol = 1e-9
     rows, worst = [], {}
     for depth in (2, 3):
-        c = _constants(depth, 10.0, seed)
+        c = _constants(depth, 10.0, seed, ctx.device, ctx.dtype_name)
         eta = theory.eq14_lr_bound(c.gamma, c.lipschitz, c.loss0)
-        qp = _small_qp(seed)
-        model = MathL2O(SMALL["width"], 10.0, depth, seed=seed)
+        qp = _small_qp(seed, ctx.like)
+        model = MathL2O(SMALL["width"], 10.0, depth, seed=seed, **ctx.like)
         theta0 = flat_parameters(model)
         J0 = jacobian(model, qp, SMALL["T"])
         records = []
@@ -695,7 +706,7 @@ def lemma5_e_requirements(ctx: Context) -> Evidence:
     rows, numbers = [], {}
     for depth in (3, 2):
         orders = theory.lemma5_orders(SMALL["T"], depth)
-        e_train = _empirical_e(depth, E_TRAIN_LR, E_TRAIN_ITERS, ctx.instance_seed(1))["e"]
+        e_train = _empirical_e(depth, E_TRAIN_LR, E_TRAIN_ITERS, ctx.instance_seed(1), ctx.device, ctx.dtype_name)["e"]
         numbers[f"T{SMALL['T']}_L{depth}_empirical_e"] = e_train
         rows += [{"T": SMALL["T"], "L": depth, "lemma": name, "order": value, "empirical_e": e_train,
                   "empirical_over_order": e_train / value if value == value else math.nan}
@@ -716,12 +727,12 @@ def ntk_width(ctx: Context) -> Evidence:
     recorded: with the code's 2-unit first layer the features have low rank whatever the width."""
     widths = ctx.pick([2, 4, 8, 16, 32, 64], [2, 4, 8, 16, 32, 64, 128, 256])
     seed = ctx.instance_seed(1)
-    qp = _small_qp(seed)
+    qp = _small_qp(seed, ctx.like)
     T = SMALL["T"]
     table = []
     for depth in (3, 2):
         for width in widths:
-            model = MathL2O(width, 1.0, depth, seed=seed)
+            model = MathL2O(width, 1.0, depth, seed=seed, **ctx.like)
             K = jacobian(model, qp, T)
             lam = torch.linalg.eigvalsh(K @ K.T)
             G_all = torch.cat([step_features(model, qp, T, step=t) for t in range(1, T + 1)])
@@ -755,13 +766,13 @@ def beats_gd_study(ctx: Context, N: int, d: int, b: int, T: int, width: int, run
     ``ctx.instance_seed(base_seed)``. Each training is checkpointed in the run's cache folder (train's
     checkpoint_path), so an interrupted run resumes it and another claim of the run loads it.
 
-    Runs on ctx.torch_device in float64. Returns {"runs": [{e, lr, gd_loss, final_loss, gain, diverged_at,
+    Runs on ctx.torch_device in ctx.dtype. Returns {"runs": [{e, lr, gd_loss, final_loss, gain, diverged_at,
     losses}], "tuned_gd": tuned_constant_step, "seed": the instance seed, "qp": the instances}."""
     seed = ctx.instance_seed(base_seed) if seed is None else seed
-    qp = QP.random(N, d, b, seed=seed, device=ctx.torch_device)
+    qp = QP.random(N, d, b, seed=seed, **ctx.like)
     out = []
     for e, lr in runs:
-        model = MathL2O(width, e, 3, seed=seed, device=ctx.torch_device)
+        model = MathL2O(width, e, 3, seed=seed, **ctx.like)
         key = repr((N, d, b, T, width, e, lr, seed))
         history = train(model, qp, T, lr, iters, checkpoint_steps=checkpoint_steps,
                         checkpoint_path=cache_file(ctx, "mathl2o-train", key))
@@ -958,7 +969,7 @@ def _gradient_norms(init: str, e: float, Ts: list[int], qp: QP, width: int, seed
                     detach: bool = True) -> list[float]:
     norms = []
     for T in Ts:
-        model = MathL2O(width, e, 3, init=init, seed=seed)
+        model = MathL2O(width, e, 3, init=init, seed=seed, dtype=qp.M.dtype, device=qp.M.device)
         loss = unroll(model, qp, T, detach_inputs=detach)[-1]
         grads = torch.autograd.grad(loss, list(model.parameters()))
         norms.append(float(torch.sqrt(sum((g * g).sum() for g in grads))))
@@ -990,7 +1001,7 @@ def mlp_random_init_gradients(ctx: Context) -> Evidence:
              "random": ("random", 1.0, True), "random_last_not_detached": ("random_last", 100.0, False)}
     norms = {name: [] for name in inits}
     for qp_seed, model_seed in zip(seed_instances(1, seeds), seed_instances(3, seeds)):
-        qp = QP.random(4, 16, 12, seed=qp_seed)
+        qp = QP.random(4, 16, 12, seed=qp_seed, **ctx.like)
         for name, (init, e, detach) in inits.items():
             norms[name].append(_gradient_norms(init, e, Ts, qp, 64, model_seed, detach))
     rows, numbers = [], {"T": Ts, "seeds": seeds}
@@ -1069,7 +1080,7 @@ def random_init_explodes(ctx: Context) -> Evidence:
     curves = {}
     progress = track("Fig. 2 models: seeds × T", len(seeds) * len(Ts))
     for s, inst in zip(seeds, seed_instances(2, seeds)):
-        qp = QP.random(N, d, b, seed=inst, device=ctx.torch_device)
+        qp = QP.random(N, d, b, seed=inst, **ctx.like)
         for T in Ts:
             for lr in lrs:
                 for name, model in fig2_models(qp, T, inst + 1).items():
