@@ -297,6 +297,15 @@ def check_objective(name: str, value, methods: tuple[str, ...] = ("value", "grad
     return value
 
 
+def draw_options(generator, dtype) -> dict:
+    """Keyword arguments for drawing random tensors (torch.randn(..., **options)) from ``generator`` (None or a
+    torch.Generator) in ``dtype`` (a floating torch.dtype) on the generator's device, the CPU without one, so the
+    draws are the same whatever device the result is moved to."""
+    check_generator("generator", generator)
+    check_dtype("dtype", dtype)
+    return dict(generator=generator, dtype=dtype, device=generator.device if generator is not None else "cpu")
+
+
 def check_pairs(name: str, value, what: str = "(objective, x0)") -> list[tuple]:
     """A non-empty list (or tuple) of 2-tuples, e.g. (objective, x0) problems; the entries are the caller's to
     check. Returned as a list."""

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import torch
 
 from implementations.problems.summary import TensorSummaryRepr
-from implementations.validation import (as_tensor, check_data_pair, check_device, check_dtype, check_finite,
-                                        check_generator, check_positive_int)
+from implementations.validation import (draw_options, as_tensor, check_data_pair, check_device, check_finite,
+                                        check_positive_int)
 
 
 @dataclass(frozen=True, repr=False)
@@ -37,10 +37,8 @@ class LeastSquares(TensorSummaryRepr):
         on the generator's device (the CPU without one), then moved to ``device``."""
         check_positive_int("d", d)
         check_positive_int("m", m)
-        check_generator("generator", generator)
-        check_dtype("dtype", dtype)
+        draw = draw_options(generator, dtype)
         device = check_device("device", device)
-        draw = dict(generator=generator, dtype=dtype, device=generator.device if generator is not None else "cpu")
         W = torch.randn(d, m, **draw) / m
         y = torch.randn(m, **draw)
         return cls(W.T.contiguous().to(device), y.to(device))

@@ -14,8 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from implementations.problems.summary import TensorSummaryRepr
-from implementations.validation import (as_tensor, check_batch_shape, check_data_pair, check_device, check_dtype,
-                                        check_finite, check_generator, check_nonnegative, check_positive,
+from implementations.validation import (draw_options, as_tensor, check_batch_shape, check_data_pair, check_device, check_finite, check_nonnegative, check_positive,
                                         check_positive_int)
 
 
@@ -54,11 +53,9 @@ class LogisticRegression(TensorSummaryRepr):
         check_positive_int("d", d)
         check_positive_int("m", m)
         check_batch_shape("batch", batch)
-        check_generator("generator", generator)
-        check_dtype("dtype", dtype)
+        draw = draw_options(generator, dtype)
         check_nonnegative("noise", noise)
         device = check_device("device", device)
-        draw = dict(generator=generator, dtype=dtype, device=generator.device if generator is not None else "cpu")
         A = torch.randn(*batch, m, d, **draw) / d ** 0.5
         x_true = torch.randn(*batch, d, 1, **draw)
         scores = (A @ x_true).squeeze(-1) + noise * torch.randn(*batch, m, **draw)
