@@ -69,7 +69,7 @@ def contraction_margins(model: StepSizeModel, problem: Quadratic, x0: torch.Tens
     """D4 along a run from H₀ = A⁻¹: the worst (|e⁺_i| − min(|1 − p_i|, 1)|e_i| − tol) / tol over steps and
     coordinates (≤ 0: the coordinate contracts at the rate |1 − p_i| and does not expand, which needs
     p_i ∈ [0, 2]), with tol = 64·d·eps·κ(A)·(‖x_k‖_∞ + ‖x*‖_∞) (the round-off of A⁻¹(Ax + b) relative to e)."""
-    A, b = problem.A, problem.b
+    A = problem.A
     inverse = torch.linalg.inv(A)
     inverse = (inverse + inverse.T) / 2
     x_star = problem.minimiser()
