@@ -43,8 +43,15 @@ import numpy as np
 import torch
 
 from implementations.cfgd import authors_code
-from implementations.cfgd.training import (MetaTrainConfig, StaticGrid, TaskConfig, grid_search_static, meta_train_many,
-                                           rollout, run_static_batch)
+from implementations.cfgd.training import (
+    MetaTrainConfig,
+    StaticGrid,
+    TaskConfig,
+    grid_search_static,
+    meta_train_many,
+    rollout,
+    run_static_batch,
+)
 from verify.intervals import describe_interval, seed_interval
 
 GRID = StaticGrid(alphas=(0.1, 0.6, 0.95), betas=(-1.0, 0.0, 0.3), terminals=(-0.5, 0.0, 1.0), histories=(1, 4))

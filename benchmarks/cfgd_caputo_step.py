@@ -19,7 +19,7 @@ import time
 
 import torch
 
-from implementations.cfgd.caputo import (caputo_constant, caputo_gradient, reference_coordinate_derivatives)
+from implementations.cfgd.caputo import caputo_constant, caputo_gradient, reference_coordinate_derivatives
 from implementations.cfgd.gauss_jacobi import gauss_jacobi
 from implementations.cfgd.hutchinson import rademacher_probes
 from implementations.problems.hfunctions import hfunction_regression

@@ -16,8 +16,8 @@ import statistics
 import time
 
 import torch
-
 from cfgd_caputo_step import cpu_model  # the script folder is on sys.path
+
 from implementations.cfgd.training import StaticGrid, TaskConfig, grid_search_static
 
 QUICK = StaticGrid(alphas=(0.1, 0.6, 0.95), betas=(-1.0, 0.0, 0.3), terminals=(-0.5, 0.0, 1.0), histories=(1, 4))

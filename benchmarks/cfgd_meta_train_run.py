@@ -15,8 +15,8 @@ import time
 from dataclasses import replace
 
 import torch
-
 from cfgd_caputo_step import cpu_model  # the script folder is on sys.path
+
 from implementations.cfgd.training import meta_train, paper_config
 
 

@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from implementations.mathl2o import QP, LISTACPSS, LSTMMathL2O, MathL2O, train
+from implementations.mathl2o import LISTACPSS, QP, LSTMMathL2O, MathL2O, train
 
 
 def build(name: str, T: int, seed: int):

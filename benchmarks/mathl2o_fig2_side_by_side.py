@@ -24,7 +24,7 @@ import types
 
 import torch
 
-from implementations.mathl2o import QP, LISTACPSS, LSTMMathL2O, MathL2O, train, unroll
+from implementations.mathl2o import LISTACPSS, QP, LSTMMathL2O, MathL2O, train, unroll
 
 SCALES = {"quick": dict(N=10, d=64, b=50), "paper": dict(N=10, d=512, b=400), "fig5": dict(N=32, d=32, b=25)}
 THEIR_LSTM_OPTIONS = dict(a_use=False, a_scale=1.0, a_scale_learned=False, a_norm="sigmoid", p_use=True, p_scale=1.0,

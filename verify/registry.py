@@ -167,6 +167,13 @@ class Context:
         (the published seed-0 reports keep their instances), a different instance for every other seed."""
         return base + 10_007 * self.seed
 
+    @staticmethod
+    def instance_seeds(base: int, seeds: list[int]) -> list[int]:
+        """The instance seed of fixed instance number ``base`` under each run seed s of ``seeds``: base + 10_007·s,
+        :meth:`instance_seed` of a context at seed s, for a claim that repeats its study over several seeds (new
+        instances and weights at each, seed 0 keeping its published ones)."""
+        return [base + 10_007 * s for s in seeds]
+
     def search(self, strategy, violation, **overrides):
         """verify.search.search_counterexample with this budget's hypothesis settings (``overrides``, e.g.
         max_examples, as in hypothesis_settings) and a search seeded from ``seed`` and the claim ID, at every

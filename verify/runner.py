@@ -40,12 +40,25 @@ from implementations.storage import locked
 from verify import external
 from verify.catalogue import BY_ID, CATALOGUE, DTYPES, ClaimSpec
 from verify.display import SilentDisplay
+from verify.html_report import render_html
 from verify.interrupts import deferred
 from verify.registry import Claim, Context, claim_links, load_checks, matches, run_claim
-from verify.html_report import render_html
 from verify.report import render_report
-from verify.results import (HTML, JSON, JSONL, REPORT, SCHEMA, TORN, append_record, build_document, environment,
-                            read_records, repair_torn_tail, write_atomic, write_document)
+from verify.results import (
+    HTML,
+    JSON,
+    JSONL,
+    REPORT,
+    SCHEMA,
+    TORN,
+    append_record,
+    build_document,
+    environment,
+    read_records,
+    repair_torn_tail,
+    write_atomic,
+    write_document,
+)
 
 
 def resolve_device(name: str) -> str:

@@ -65,3 +65,13 @@ class Tightness:
         row = asdict(self)
         row.update(ratio=self.ratio, label=self.label)
         return row
+
+
+def edge_tightness(quantity: str, bound: float, found: dict) -> Tightness:
+    """A step-size bound (sufficient: every η below it passes the criterion) as a lower bound of the edge
+    ``found`` (one entry of :func:`lr_edges`). rtol is the width of the edge's bracket, at least 1 %; an edge
+    of nan (even the lowest η tried failed) is recorded as 0, so the bound is labelled violated."""
+    edge = found["edge"] if math.isfinite(found["edge"]) else 0.0
+    ok, fail = found["bracket"]
+    rtol = max(1e-2, fail / ok - 1) if 0 < ok and math.isfinite(fail) else 1e-2
+    return Tightness(quantity, bound, edge, "lower", rtol, "log-grid scan + bisection", found["evaluations"])

@@ -12,8 +12,16 @@ import torch
 from implementations.bfgs.diagnostics import Trace
 from implementations.bfgs.line_search import backtracking_armijo, strong_wolfe
 from implementations.bfgs.update import SAFEGUARDS, safeguarded_update
-from implementations.validation import (as_tensor, check_choice, check_finite, check_nonnegative, check_objective,
-                                        check_positive, check_positive_int, check_subinterval)
+from implementations.validation import (
+    as_tensor,
+    check_choice,
+    check_finite,
+    check_nonnegative,
+    check_objective,
+    check_positive,
+    check_positive_int,
+    check_subinterval,
+)
 
 LINE_SEARCHES = ("armijo", "wolfe")
 

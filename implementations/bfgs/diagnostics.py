@@ -10,15 +10,20 @@ function/gradient evaluation counts and the total wall-clock seconds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-
 import time
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
 
-from implementations.validation import (check_bool, check_instance, check_nonnegative, check_number, check_positive_int,
-                                        check_real_tensor)
+from implementations.validation import (
+    check_bool,
+    check_instance,
+    check_nonnegative,
+    check_number,
+    check_positive_int,
+    check_real_tensor,
+)
 
 FIELDS = ("f", "grad_norm", "p_dev_inf", "p_dev_fro", "clip_fraction", "cond_H", "ys", "descent",
           "safeguard_fired", "step_length", "line_search_failed", "elapsed")

@@ -25,9 +25,20 @@ import torch
 from torch import nn
 
 from implementations.progress import track
-from implementations.validation import (as_tensor, check_bool, check_choice, check_finite, check_instance,
-                                        check_nonnegative, check_objective, check_positive, check_positive_int,
-                                        check_pairs, check_real_tensor, check_subinterval)
+from implementations.validation import (
+    as_tensor,
+    check_bool,
+    check_choice,
+    check_finite,
+    check_instance,
+    check_nonnegative,
+    check_objective,
+    check_pairs,
+    check_positive,
+    check_positive_int,
+    check_real_tensor,
+    check_subinterval,
+)
 
 PREPROCESS_P = 10.0
 

@@ -29,8 +29,17 @@ from __future__ import annotations
 import torch
 
 from implementations.bfgs.update import SAFEGUARDS, safeguarded_update
-from implementations.validation import (check_bool, check_callable, check_choice, check_number, check_objective,
-                                        check_positive, check_positive_int, check_real_tensor, check_subinterval)
+from implementations.validation import (
+    check_bool,
+    check_callable,
+    check_choice,
+    check_number,
+    check_objective,
+    check_positive,
+    check_positive_int,
+    check_real_tensor,
+    check_subinterval,
+)
 
 PENALTY = 1e100  # φ where f is not finite (an overflowing trial point): the line search backs off from it
 

@@ -19,9 +19,19 @@ import torch
 
 from implementations.bfgs.diagnostics import Trace
 from implementations.bfgs.update import SAFEGUARDS, condition_number, safeguarded_update
-from implementations.validation import (as_tensor, check_bool, check_choice, check_closed_interval, check_finite,
-                                        check_objective, check_positive, check_positive_int, check_real_tensor,
-                                        check_spd, check_subinterval)
+from implementations.validation import (
+    as_tensor,
+    check_bool,
+    check_choice,
+    check_closed_interval,
+    check_finite,
+    check_objective,
+    check_positive,
+    check_positive_int,
+    check_real_tensor,
+    check_spd,
+    check_subinterval,
+)
 
 
 class Objective(Protocol):

@@ -22,8 +22,16 @@ import torch
 
 from implementations.bfgs.model import StepSizeLSTM, map_steps, step_features
 from implementations.progress import track
-from implementations.validation import (check_bool, check_choice, check_instance, check_nonnegative,
-                                        check_objective, check_pairs, check_positive, check_positive_int)
+from implementations.validation import (
+    check_bool,
+    check_choice,
+    check_instance,
+    check_nonnegative,
+    check_objective,
+    check_pairs,
+    check_positive,
+    check_positive_int,
+)
 
 BETAS, EPS = (0.9, 0.999), 1e-8
 _NAMES = ("cell.weight_ih", "cell.weight_hh", "cell.bias_ih", "cell.bias_hh", "head.weight", "head.bias")

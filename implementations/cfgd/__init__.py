@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 
-from implementations.cfgd.gauss_jacobi import gauss_jacobi as gauss_jacobi  # same name as its module: bind the function eagerly
+from implementations.cfgd.gauss_jacobi import (
+    gauss_jacobi as gauss_jacobi,  # same name as its module: bind the function eagerly
+)
 
 _EXPORTS = {
     "quadratic_direction": "implementations.cfgd.quadratic",

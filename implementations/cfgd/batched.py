@@ -30,8 +30,13 @@ from implementations.cfgd.gauss_jacobi import gauss_jacobi
 from implementations.cfgd.optimizers import ExactLineSearch, LookaheadGridSearch
 from implementations.problems.flat_mlp import ACTIVATION_FUNCTIONS, FlatMLPObjective
 from implementations.problems.least_squares import LeastSquares
-from implementations.validation import (check_choice, check_instance, check_positive, check_positive_int,
-                                        check_real_tensor)
+from implementations.validation import (
+    check_choice,
+    check_instance,
+    check_positive,
+    check_positive_int,
+    check_real_tensor,
+)
 
 VARIANTS = ("NA", "AT")
 #: Entries of the largest intermediate tensor of one chunk of look-ahead evaluations (512 kB in float64: in cache;

@@ -28,8 +28,15 @@ from torch.func import jvp, vmap
 
 from implementations.cfgd.gauss_jacobi import MAX_NODES, gauss_jacobi
 from implementations.cfgd.hutchinson import rademacher_probes
-from implementations.validation import (broadcast_per_coordinate, check_bool, check_callable,
-                                        check_finite, check_generator, check_open_interval, check_positive_int)
+from implementations.validation import (
+    broadcast_per_coordinate,
+    check_bool,
+    check_callable,
+    check_finite,
+    check_generator,
+    check_open_interval,
+    check_positive_int,
+)
 
 HESSIAN_MODES = ("exact", "hutchinson", "hutchinson-abs")
 DEFAULT_CHUNK = 256

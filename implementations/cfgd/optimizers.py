@@ -18,8 +18,16 @@ from torch.func import grad, jvp, vmap
 
 from implementations.cfgd.caputo import caputo_gradient
 from implementations.problems.flat_mlp import ACTIVATION_FUNCTIONS
-from implementations.validation import (as_tensor, check_callable, check_finite, check_generator, check_instance,
-                                        check_positive, check_positive_int, check_real_tensor)
+from implementations.validation import (
+    as_tensor,
+    check_callable,
+    check_finite,
+    check_generator,
+    check_instance,
+    check_positive,
+    check_positive_int,
+    check_real_tensor,
+)
 
 Objective = Callable[[torch.Tensor], torch.Tensor]
 

@@ -12,8 +12,16 @@ from dataclasses import dataclass
 
 import torch
 
-from implementations.validation import (as_tensor, broadcast_per_coordinate, check_bool, check_finite,
-                                        check_open_interval, check_positive, check_positive_int, check_real_tensor)
+from implementations.validation import (
+    as_tensor,
+    broadcast_per_coordinate,
+    check_bool,
+    check_finite,
+    check_open_interval,
+    check_positive,
+    check_positive_int,
+    check_real_tensor,
+)
 
 
 @dataclass(frozen=True)

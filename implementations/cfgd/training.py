@@ -22,16 +22,34 @@ import torch
 from implementations.cfgd import batched, stacked
 from implementations.cfgd.caputo import HESSIAN_MODES
 from implementations.cfgd.l2o import DIRECTIONS, L2OCFGD, LSTMOptimizer, StepRecord, detach_state
-from implementations.cfgd.optimizers import (ExactLineSearch, FixedStep, LayerwiseLookahead, LookaheadGridSearch,
-                                             cfgd, random_initial_terminals, start_value)
+from implementations.cfgd.optimizers import (
+    ExactLineSearch,
+    FixedStep,
+    LayerwiseLookahead,
+    LookaheadGridSearch,
+    cfgd,
+    random_initial_terminals,
+    start_value,
+)
 from implementations.problems.hfunctions import H_FUNCTIONS, hfunction_regression
 from implementations.problems.least_squares import LeastSquares
 from implementations.problems.mlp_classifier import digit_classifier
 from implementations.progress import track, tracked
 from implementations.storage import atomic_torch_save, load_plain, locked
-from implementations.validation import (check_bool, check_callable, check_choice, check_generator, check_instance,
-                                        check_optional_number, check_pairs, check_path, check_positive, check_positive_int,
-                                        check_real_tensor, check_seed)
+from implementations.validation import (
+    check_bool,
+    check_callable,
+    check_choice,
+    check_generator,
+    check_instance,
+    check_optional_number,
+    check_pairs,
+    check_path,
+    check_positive,
+    check_positive_int,
+    check_real_tensor,
+    check_seed,
+)
 
 TASKS = ("least-squares", *H_FUNCTIONS, "classifier")
 DTYPES = ("float64", "float32", "float16", "bfloat16")

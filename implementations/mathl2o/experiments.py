@@ -16,7 +16,7 @@ import torch
 
 from implementations.mathl2o.model import MathL2O
 from implementations.mathl2o.qp import QP
-from implementations.mathl2o.unroll import TrainHistory, train
+from implementations.mathl2o.unroll import STEP_SCALE, TrainHistory, rollout, train, unroll
 from implementations.validation import check_positive, check_positive_int
 
 
@@ -168,3 +168,48 @@ def loss_growth(history: TrainHistory) -> float:
     if history.losses[0] <= 0:
         return 0.0 if max(finite) <= 0 else math.inf
     return math.log10(max(finite) / history.losses[0])
+
+
+def saturated_fraction(model: MathL2O, qp: QP, T: int, margin: float = 1e-3) -> float:
+    """Fraction of the step sizes P_t,j (all steps and coordinates) within ``margin`` of 0 or 2."""
+    with torch.no_grad():
+        inputs = rollout(model, qp, T, keep_inputs=True).inputs
+        hits = sum(float(((P < margin) | (P > 2 - margin)).sum()) for P in map(model, inputs))
+    return hits / (T * qp.M.shape[0] * qp.M.shape[2])
+
+
+def tuned_constant_step(qp: QP, T: int, grid: int = 50) -> dict:
+    """The best uniform step c·0.9999/β (c on a grid in [1, 2)) for GD on the same instances: a baseline the
+    paper does not report. Returns {"c": best c, "loss": its F(X_T), "gain_over_gd": (F_GD − F_c)/F_GD}."""
+    with torch.no_grad():
+        gd = float(unroll(None, qp, T)[-1])
+        losses = {1 + i / grid: float(unroll(None, qp, T, step_scale=STEP_SCALE * (1 + i / grid))[-1])
+                  for i in range(grid)}
+    finite = {c: v for c, v in losses.items() if math.isfinite(v)}
+    c = min(finite, key=finite.get)
+    return {"c": c, "loss": finite[c], "gain_over_gd": (gd - finite[c]) / gd}
+
+
+def gain_study(N: int, d: int, b: int, T: int, width: int, runs: list[tuple[float, float]], iters: int, seed: int,
+               checkpoint_steps: bool = False, checkpoint_path: Callable[[str], str | None] | None = None,
+               dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu") -> dict:
+    """Train the deterministically initialised MathL2O (width ``width``, depth 3) for each (e, η) in ``runs`` on
+    one instance set QP.random(N, d, b, seed) for ``iters`` steps of the unrolled loss over T steps, and report its
+    gain over GD with step 0.9999/β: (F_GD(X_T) − F_L2O(X_T))/F_GD(X_T) (paper Figs. 4a and 5). The model's
+    orthogonal layers use ``seed`` too. ``checkpoint_path(key)``: where the training identified by ``key`` (the
+    repr of its configuration) keeps its resumable checkpoint (train's checkpoint_path), or None.
+
+    Returns {"runs": [{e, lr, gd_loss, final_loss, gain, diverged_at, losses, saturated_fraction}],
+    "tuned_gd": :func:`tuned_constant_step`, "seed": seed, "qp": the instances}."""
+    like = dict(dtype=dtype, device=device)
+    qp = QP.random(N, d, b, seed=seed, **like)
+    out = []
+    for e, lr in runs:
+        model = MathL2O(width, e, 3, seed=seed, **like)
+        key = repr((N, d, b, T, width, e, lr, seed))
+        history = train(model, qp, T, lr, iters, checkpoint_steps=checkpoint_steps,
+                        checkpoint_path=None if checkpoint_path is None else checkpoint_path(key))
+        out.append({"e": e, "lr": lr, "gd_loss": history.gd_loss, "final_loss": history.final_loss,
+                    "gain": history.gain(), "diverged_at": history.diverged_at, "losses": history.losses,
+                    "saturated_fraction": saturated_fraction(model, qp, T)})
+    return {"runs": out, "tuned_gd": tuned_constant_step(qp, T), "seed": seed, "qp": qp}

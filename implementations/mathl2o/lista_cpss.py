@@ -19,8 +19,16 @@ import torch
 
 from implementations.mathl2o.qp import QP
 from implementations.mathl2o.solvers import UnrolledSolver
-from implementations.validation import (check_bool, check_choice, check_device, check_dtype, check_instance,
-                                        check_positive, check_positive_int, check_seed)
+from implementations.validation import (
+    check_bool,
+    check_choice,
+    check_device,
+    check_dtype,
+    check_instance,
+    check_positive,
+    check_positive_int,
+    check_seed,
+)
 
 INITS = ("random", "zeros")
 

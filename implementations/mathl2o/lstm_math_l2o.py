@@ -30,8 +30,14 @@ import torch
 
 from implementations.mathl2o.qp import QP
 from implementations.mathl2o.solvers import UnrolledSolver, fan_in_bound, uniform_
-from implementations.validation import (check_bool, check_choice, check_device, check_dtype, check_positive_int,
-                                        check_seed)
+from implementations.validation import (
+    check_bool,
+    check_choice,
+    check_device,
+    check_dtype,
+    check_positive_int,
+    check_seed,
+)
 
 INITS = ("random", "zero_last")
 STATE_INITS = ("random", "zeros")

@@ -20,8 +20,14 @@ import math
 import torch
 
 from implementations.mathl2o.qp import QP
-from implementations.validation import (check_choice, check_finite, check_instance, check_positive, check_positive_int,
-                                        check_seed)
+from implementations.validation import (
+    check_choice,
+    check_finite,
+    check_instance,
+    check_positive,
+    check_positive_int,
+    check_seed,
+)
 
 FAMILIES = ("coordinate", "step", "constant")
 

@@ -10,8 +10,15 @@ from dataclasses import dataclass
 
 import torch
 
-from implementations.validation import (as_tensor, check_device, check_dtype, check_finite, check_positive_int,
-                                        check_real_tensor, check_seed)
+from implementations.validation import (
+    as_tensor,
+    check_device,
+    check_dtype,
+    check_finite,
+    check_positive_int,
+    check_real_tensor,
+    check_seed,
+)
 
 #: Smallest singular value of M_i (relative to its largest) below which M_i counts as rank deficient.
 RANK_RTOL = 1e-10

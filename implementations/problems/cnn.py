@@ -18,8 +18,15 @@ from torch.func import functional_call, grad, vmap
 
 from implementations.problems.digits import load_digit_data
 from implementations.problems.summary import TensorSummaryRepr
-from implementations.validation import (check_device, check_dtype, check_instance, check_nonnegative,
-                                        check_real_tensor, check_seed, check_shape)
+from implementations.validation import (
+    check_device,
+    check_dtype,
+    check_instance,
+    check_nonnegative,
+    check_real_tensor,
+    check_seed,
+    check_shape,
+)
 
 CLASSES = 10
 

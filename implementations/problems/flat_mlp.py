@@ -15,8 +15,14 @@ import torch
 from torch import nn
 
 from implementations.problems.summary import TensorSummaryRepr
-from implementations.validation import (check_bool, check_choice, check_instance, check_positive_int,
-                                        check_real_tensor, check_shape)
+from implementations.validation import (
+    check_bool,
+    check_choice,
+    check_instance,
+    check_positive_int,
+    check_real_tensor,
+    check_shape,
+)
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 ACTIVATION_FUNCTIONS = {"tanh": torch.tanh, "relu": torch.relu}

@@ -7,8 +7,14 @@ from dataclasses import dataclass
 import torch
 
 from implementations.problems.summary import TensorSummaryRepr
-from implementations.validation import (draw_options, as_tensor, check_data_pair, check_device, check_finite,
-                                        check_positive_int)
+from implementations.validation import (
+    as_tensor,
+    check_data_pair,
+    check_device,
+    check_finite,
+    check_positive_int,
+    draw_options,
+)
 
 
 @dataclass(frozen=True, repr=False)

@@ -14,8 +14,17 @@ import torch
 import torch.nn.functional as F
 
 from implementations.problems.summary import TensorSummaryRepr
-from implementations.validation import (draw_options, as_tensor, check_batch_shape, check_data_pair, check_device, check_finite, check_nonnegative, check_positive,
-                                        check_positive_int)
+from implementations.validation import (
+    as_tensor,
+    check_batch_shape,
+    check_data_pair,
+    check_device,
+    check_finite,
+    check_nonnegative,
+    check_positive,
+    check_positive_int,
+    draw_options,
+)
 
 
 @dataclass(frozen=True, repr=False)

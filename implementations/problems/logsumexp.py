@@ -12,8 +12,17 @@ from dataclasses import dataclass
 import torch
 
 from implementations.problems.summary import TensorSummaryRepr
-from implementations.validation import (as_tensor, check_batch_shape, check_data_pair, check_dtype, check_finite,
-                                        check_generator, check_nonnegative, check_positive, check_positive_int)
+from implementations.validation import (
+    as_tensor,
+    check_batch_shape,
+    check_data_pair,
+    check_dtype,
+    check_finite,
+    check_generator,
+    check_nonnegative,
+    check_positive,
+    check_positive_int,
+)
 
 
 @dataclass(frozen=True, repr=False)

@@ -7,9 +7,20 @@ from dataclasses import dataclass
 import torch
 
 from implementations.problems.summary import TensorSummaryRepr
-from implementations.validation import (as_tensor, check_bool, check_device, check_dtype, check_finite,
-                                        check_generator, check_number, check_positive_int, check_real_tensor,
-                                        check_shape, check_spd, check_symmetric)
+from implementations.validation import (
+    as_tensor,
+    check_bool,
+    check_device,
+    check_dtype,
+    check_finite,
+    check_generator,
+    check_number,
+    check_positive_int,
+    check_real_tensor,
+    check_shape,
+    check_spd,
+    check_symmetric,
+)
 
 
 @dataclass(frozen=True, repr=False)

@@ -9,8 +9,16 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from implementations.bfgs import (LearnedSteps, StepSizeLSTM, StepSizeMLP, StepSizeModel, StepSizeTransformer,
-                                  bounded_steps, cwss_bfgs, meta_train)
+from implementations.bfgs import (
+    LearnedSteps,
+    StepSizeLSTM,
+    StepSizeMLP,
+    StepSizeModel,
+    StepSizeTransformer,
+    bounded_steps,
+    cwss_bfgs,
+    meta_train,
+)
 from implementations.bfgs.models_alt import parameter_count, saved_activation_bytes
 from implementations.problems.logistic import LogisticRegression
 

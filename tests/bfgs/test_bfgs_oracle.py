@@ -20,8 +20,7 @@ import numpy as np
 import pytest
 import torch
 
-from implementations.bfgs import (FixedSteps, GreedyOracleSteps, LookaheadOracleSteps, Trace, box_minimise,
-                                  cwss_bfgs)
+from implementations.bfgs import FixedSteps, GreedyOracleSteps, LookaheadOracleSteps, Trace, box_minimise, cwss_bfgs
 from implementations.bfgs.experiments import RowwiseObjective, digit_cnn
 from implementations.problems.cnn import DigitCNNObjective
 from implementations.problems.quadratic import Quadratic, random_spd

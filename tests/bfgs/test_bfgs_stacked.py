@@ -15,10 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from implementations.bfgs import (LearnedSteps, StackedLSTMSteps, StepSizeLSTM, cwss_bfgs, meta_train,
-                                  stacked_meta_train)
-from implementations.bfgs.experiments import (QUICK, make_instances, method_summary, run_task_seeds,
-                                              stack_objectives)
+from implementations.bfgs import LearnedSteps, StackedLSTMSteps, StepSizeLSTM, cwss_bfgs, meta_train, stacked_meta_train
+from implementations.bfgs.experiments import QUICK, make_instances, method_summary, run_task_seeds, stack_objectives
 
 
 def _models(count: int, coordinatewise: bool = True) -> list[StepSizeLSTM]:

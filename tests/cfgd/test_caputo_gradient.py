@@ -11,8 +11,12 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from implementations.cfgd.caputo import (authors_caputo_direction, caputo_gradient, coordinate_derivatives,
-                                         reference_coordinate_derivatives)
+from implementations.cfgd.caputo import (
+    authors_caputo_direction,
+    caputo_gradient,
+    coordinate_derivatives,
+    reference_coordinate_derivatives,
+)
 from implementations.cfgd.quadratic import quadratic_direction
 from theory.cfgd import scaled_caputo_mp
 

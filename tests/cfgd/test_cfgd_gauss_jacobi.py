@@ -91,18 +91,21 @@ def test_alpha_outside_open_unit_interval_is_rejected(alpha):
         gauss_jacobi(3, alpha)
 
 
-def test_exactness_check_rejects_weights_off_by_one_part_in_a_billion(monkeypatch):
-    import verify.claims.cfgd_theory as claims
+def test_exactness_check_rejects_weights_off_by_one_part_in_a_billion():
+    from verify.margins.cfgd import exactness_margin
 
     instance = dict(s=3, alpha=0.4, coefficients=np.array([1.0, -0.5, 0.25, 0.1, -0.3, 0.7]))
-    assert claims.exactness_margin(instance) <= 0
-    original = claims.gauss_jacobi
-    monkeypatch.setattr(claims, "gauss_jacobi", lambda s, a: (original(s, a)[0], original(s, a)[1] * (1 + 1e-9)))
-    assert claims.exactness_margin(instance) > 0
+    assert exactness_margin(instance) <= 0
+
+    def perturbed(s, alpha):
+        nodes, weights = gauss_jacobi(s, alpha)
+        return nodes, weights * (1 + 1e-9)
+
+    assert exactness_margin(instance, rule=perturbed) > 0
 
 
 def test_linear_exact_check_rejects_a_direction_without_the_2_to_the_1_minus_alpha_factor():
-    from verify.claims.cfgd_theory import linear_exact_margin, quadrature_direction_affine
+    from verify.margins.cfgd import linear_exact_margin, quadrature_direction_affine
 
     instance = dict(s=2, gradient=np.array([1.0, -2.0]), x=np.array([0.5, -1.0]), c=np.array([1.0, 1.0]),
                     alpha=np.array([0.3, 0.7]), beta=np.array([0.5, -0.5]))

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from implementations.cfgd.hutchinson import hutchinson_diagonal, hutchinson_estimate, rademacher_probes
-from verify.claims.cfgd_theory import all_rademacher_vectors, hutchinson_enumeration_margin
+from verify.margins.cfgd import all_rademacher_vectors, hutchinson_enumeration_margin
 
 
 @given(d=st.integers(1, 7), seed=st.integers(0, 2**31))

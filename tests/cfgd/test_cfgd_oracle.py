@@ -17,8 +17,8 @@ import pytest
 import torch
 
 from implementations.cfgd.caputo import caputo_gradient
-from implementations.cfgd.oracle import OracleCandidates, greedy_schedule_oracle, least_squares_floor
 from implementations.cfgd.optimizers import ExactLineSearch, LookaheadGridSearch
+from implementations.cfgd.oracle import OracleCandidates, greedy_schedule_oracle, least_squares_floor
 from implementations.cfgd.training import TaskConfig
 from implementations.problems.least_squares import LeastSquares
 

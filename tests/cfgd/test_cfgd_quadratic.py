@@ -8,9 +8,15 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from implementations.cfgd.quadratic import (at_cfgd, gamma, na_cfgd, quadratic_direction, stability_threshold,
-                                            tikhonov_point)
-from verify.claims.cfgd_theory import closed_form_margin, heavy_ball_margin
+from implementations.cfgd.quadratic import (
+    at_cfgd,
+    gamma,
+    na_cfgd,
+    quadratic_direction,
+    stability_threshold,
+    tikhonov_point,
+)
+from verify.margins.cfgd import closed_form_margin, heavy_ball_margin
 
 A = torch.tensor([[2.0, 0.5, 0.0], [0.5, 1.0, 0.3], [0.0, 0.3, 3.0]], dtype=torch.float64)
 B = torch.tensor([1.0, -1.0, 0.5], dtype=torch.float64)

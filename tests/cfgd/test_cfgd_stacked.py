@@ -18,8 +18,15 @@ from implementations.cfgd.batched import stack_problems
 from implementations.cfgd.l2o import L2OCFGD, LSTMOptimizer
 from implementations.cfgd.optimizers import ExactLineSearch
 from implementations.cfgd.stacked import RowAdam, stack_weights, stacked_rollout, unstack_into
-from implementations.cfgd.training import (MetaTrainConfig, TaskConfig, load_checkpoint, meta_train, meta_train_many,
-                                           rollout, stackable)
+from implementations.cfgd.training import (
+    MetaTrainConfig,
+    TaskConfig,
+    load_checkpoint,
+    meta_train,
+    meta_train_many,
+    rollout,
+    stackable,
+)
 
 F64 = torch.float64
 RTOL = 1e-9

@@ -12,12 +12,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from implementations.cfgd.l2o import L2OCFGD, preprocess_gradient
-from implementations.cfgd.training import (MetaTrainConfig, StaticGrid, TaskConfig, grid_search_static,
-                                           load_checkpoint, meta_train, meta_train_model, rollout,
-                                           save_checkpoint)
-from implementations.cfgd.optimizers import (ExactLineSearch, FixedStep, LookaheadGridSearch, cfgd,
-                                             random_initial_terminals)
+from implementations.cfgd.optimizers import (
+    ExactLineSearch,
+    FixedStep,
+    LookaheadGridSearch,
+    cfgd,
+    random_initial_terminals,
+)
 from implementations.cfgd.quadratic import at_cfgd, na_cfgd
+from implementations.cfgd.training import (
+    MetaTrainConfig,
+    StaticGrid,
+    TaskConfig,
+    grid_search_static,
+    load_checkpoint,
+    meta_train,
+    meta_train_model,
+    rollout,
+    save_checkpoint,
+)
 from implementations.problems.least_squares import LeastSquares
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from implementations.mathl2o.experiments import first_failure_on_log_grid
-from verify.claims.mathl2o import edge_tightness
+from verify.tightness import edge_tightness
 
 
 @settings(max_examples=60, deadline=None)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from implementations.mathl2o import QP, LISTACPSS, LSTMMathL2O, MathL2O, rollout, train, unroll
+from implementations.mathl2o import LISTACPSS, QP, LSTMMathL2O, MathL2O, rollout, train, unroll
 from implementations.mathl2o.experiments import loss_growth
 from implementations.mathl2o.unroll import TrainHistory
 

@@ -4,7 +4,8 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from implementations.mathl2o import QP, MathL2O, rollout, train
 from implementations.mathl2o.momentum import logistic_smoothness, momentum_rollout, qp_step, train_momentum

@@ -9,8 +9,14 @@ import pytest
 import torch
 
 from implementations.mathl2o import QP, MathL2O, rollout, train, training_step, unroll
-from implementations.mathl2o.experiments import (ModelSpec, converges, descends_sufficiently, lr_edges,
-                                                 smallest_training_e, step_size_criteria)
+from implementations.mathl2o.experiments import (
+    ModelSpec,
+    converges,
+    descends_sufficiently,
+    lr_edges,
+    smallest_training_e,
+    step_size_criteria,
+)
 from implementations.mathl2o.unroll import TrainHistory
 from implementations.storage import load_plain
 

@@ -4,8 +4,15 @@ import pytest
 import torch
 
 from implementations.problems import LeastSquares, Quadratic, load_digit_data, random_spd
-from implementations.validation import (broadcast_per_coordinate, check_closed_interval, check_finite,
-                                        check_open_interval, check_positive_int, check_shape, check_spd)
+from implementations.validation import (
+    broadcast_per_coordinate,
+    check_closed_interval,
+    check_finite,
+    check_open_interval,
+    check_positive_int,
+    check_shape,
+    check_spd,
+)
 
 
 @pytest.mark.parametrize("fn, message", [

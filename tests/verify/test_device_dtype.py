@@ -17,8 +17,8 @@ import dataclasses
 
 import pytest
 import torch
-
 from device_audit import ROOT, FactoryAudit  # tests/verify/device_audit.py
+
 from verify import runner
 from verify.catalogue import BY_ID, ClaimSpec
 from verify.registry import Claim, Context, Evidence, load_checks, run_claim, supported_context

@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+from fake_claims import IDS, fake_checks  # tests/verify/fake_claims.py
 
 from verify import cli, runner
 from verify.results import JSON, JSONL, REPORT, TORN, append_record, load_document, read_records
-
-from fake_claims import IDS, fake_checks  # tests/verify/fake_claims.py
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,15 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
+from fake_claims import IDS, fake_checks  # tests/verify/fake_claims.py
 
 from verify import runner
 from verify.catalogue import BY_ID, CATALOGUE
 from verify.registry import Claim, Evidence
 from verify.results import JSON, JSONL, REPORT, load_document, read_records
-
-from fake_claims import IDS, fake_checks  # tests/verify/fake_claims.py
-
-
 
 
 def test_run_writes_jsonl_json_and_report(tmp_path, monkeypatch):

@@ -16,31 +16,42 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from implementations.bfgs import (FixedSteps, StepSizeLSTM, cwss_bfgs, cwss_step,
-                                  inverse_bfgs_formula, inverse_bfgs_update)
+from implementations.bfgs import (
+    FixedSteps,
+    StepSizeLSTM,
+    cwss_bfgs,
+    cwss_step,
+    inverse_bfgs_formula,
+    inverse_bfgs_update,
+)
 from implementations.bfgs.diagnostics import stacked_series
-from implementations.bfgs.experiments import (FULL, LEARNED, LINE_SEARCHES, ORACLES, QUICK, TaskResult,
-                                              l2o_seed_study, method_summary)
-from implementations.bfgs.stability import (descent_failure_threshold, descent_threshold_bounds,
-                                            spectral_stability_bound, spectral_stability_threshold)
+from implementations.bfgs.experiments import (
+    FULL,
+    LEARNED,
+    LINE_SEARCHES,
+    ORACLES,
+    QUICK,
+    TaskResult,
+    l2o_seed_study,
+    method_summary,
+)
+from implementations.bfgs.stability import (
+    descent_failure_threshold,
+    descent_threshold_bounds,
+    spectral_stability_bound,
+    spectral_stability_threshold,
+)
 from implementations.problems.logistic import LogisticRegression
 from implementations.problems.quadratic import random_spd
 from theory import bfgs as theory
 from verify.cache import cached_result
 from verify.intervals import describe_interval, interval_verdict, seed_interval, seeds_for
+from verify.margins.bfgs import EPS, contraction_margin, instance_tensor, spd_inverse
 from verify.ratefit import fit_rate
 from verify.registry import Context, Evidence, check
 from verify.step_models import output_range_evidence
 from verify.strategies import finite_floats, spd_matrices, vectors
 from verify.tightness import Tightness
-
-EPS = float(np.finfo(np.float64).eps)
-
-
-def _t(array, like: dict | None = None) -> torch.Tensor:
-    """A hypothesis instance's array as a tensor with the ``dtype=`` and ``device=`` of ``like`` (a run's
-    Context.like; default float64 on the CPU)."""
-    return torch.as_tensor(np.asarray(array), **({"dtype": torch.float64} if like is None else like))
 
 
 @st.composite
@@ -55,9 +66,9 @@ def _secant_spd_margin(H, s, y, like: dict | None = None) -> float:
 
     Tolerance: H⁺'s entries carry errors ≤ 16·d·eps·S_H with S_H = ‖H‖(1 + |ρ|‖s‖‖y‖)² + |ρ|‖s‖²
     (products of d-term sums in the three factors of the update); instances with |yᵀs| ≤ 10⁻³‖s‖‖y‖
-    (ρ ill-conditioned) are excluded. ``like``: as in :func:`_t`.
+    (ρ ill-conditioned) are excluded. ``like``: as in :func:`instance_tensor`.
     """
-    H, s, y = _t(H, like), _t(s, like), _t(y, like)
+    H, s, y = instance_tensor(H, like), instance_tensor(s, like), instance_tensor(y, like)
     ys = float(y @ s)
     ns, ny = float(s.norm()), float(y.norm())
     if ns == 0 or ny == 0 or abs(ys) <= 1e-3 * ns * ny:
@@ -126,11 +137,11 @@ def _curvature_margin(instance, like: dict | None = None) -> float:
 
     tol = 8(m + d)·eps·(‖A‖_F(‖w₊‖ + ‖w‖) + μ(‖x‖ + ‖x + s‖))·‖s‖: γ_{m+d} times the size of the two
     gradient evaluations whose difference is y (w: the per-sample weights of the gradient). ``like``: as in
-    :func:`_t`.
+    :func:`instance_tensor`.
     """
     A, labels, reg, x, P, H = instance
-    problem = LogisticRegression.create(_t(A, like), _t(labels, like), reg)
-    x, P, H = _t(x, like), _t(P, like), _t(H, like)
+    problem = LogisticRegression.create(instance_tensor(A, like), instance_tensor(labels, like), reg)
+    x, P, H = instance_tensor(x, like), instance_tensor(P, like), instance_tensor(H, like)
     g = problem.gradient(x)
     s = -P * (H @ g)
     x_next = x + s
@@ -336,8 +347,8 @@ def descent_condition(ctx: Context) -> Evidence:
                           closed_form=2 * cond ** 0.5 / (cond + 1), witness_P=witness.tolist()))
     sqrt_search = ctx.search(
         spd_matrices(st.integers(2, 4), cond_max=1e4),
-        lambda H: 1 - descent_failure_threshold(_t(H, ctx.like), tol=1e-12)[0]
-        / descent_threshold_bounds(_t(H, ctx.like))["kantorovich"] - 1e-6,
+        lambda H: 1 - descent_failure_threshold(instance_tensor(H, ctx.like), tol=1e-12)[0]
+        / descent_threshold_bounds(instance_tensor(H, ctx.like))["kantorovich"] - 1e-6,
         max_examples=100)
     evaluations = len(kappa_products) + sqrt_search.examples_tried
     t_kappa = Tightness("κ(H)·δ*(H)", bound=1.0, worst=float(min(kappa_products)), kind="lower", rtol=1e-6,
@@ -379,32 +390,6 @@ def _contraction_instance(draw):
     x_star = draw(vectors(dim, 10.0))
     p = draw(vectors(dim, 3.0, low=-1.0))
     return A, x, x_star, p
-
-
-def spd_inverse(A: torch.Tensor) -> torch.Tensor:
-    """A⁻¹ of an SPD A, symmetrised: torch.linalg.inv is symmetric only to about κ(A)·eps, which the solvers'
-    SPD validation (100·eps) rejects for κ(A) ≳ 100 (the full budget's search hit κ ≈ 1e3 in 5-D)."""
-    inverse = torch.linalg.inv(A)
-    return (inverse + inverse.mT) / 2
-
-
-def contraction_margin(instance, like: dict | None = None) -> float:
-    """Max violation of e⁺ = (I − P)e and of |e⁺_i| ≤ |e_i| ⇔ p_i ∈ [0, 2]; tol = 8d·κ(A)·eps·(1+max|p|)‖e‖
-    (forming A⁻¹ costs κ(A)·eps relative accuracy, the products d·eps). ‖e‖ is bounded by √d·max|e_i|: torch's
-    2-norm squares the entries and underflows to 0 for |e_i| below ~1e-154, which zeroed the tolerance.
-    ``like``: as in :func:`_t`."""
-    A, x, x_star, p = (_t(v, like) for v in instance)
-    e = x - x_star
-    g = A @ e
-    x_next = cwss_step(x, g, spd_inverse(A), p, interval=None)  # p ∈ [−1, 3]: both sides of [0, 2]
-    e_next = x_next - x_star
-    kappa = float(torch.linalg.cond(A))
-    tol = 8 * len(p) * kappa * EPS * (1 + float(p.abs().max())) * len(p) ** 0.5 * float(e.abs().max()) + 1e-300
-    exact = float((e_next - (1 - p) * e).abs().max()) - tol
-    inside = (p >= 0) & (p <= 2)
-    grows = e_next.abs() - e.abs()
-    iff = torch.where(inside, grows - tol, -grows - tol + torch.where(e.abs() > 2 * tol, 0.0, -1.0))
-    return max(exact, float(iff.max()))
 
 
 @check("bfgs.cwss.exact-hessian-contraction")

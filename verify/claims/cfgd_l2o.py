@@ -25,11 +25,21 @@ from hypothesis import strategies as st
 from implementations.cfgd import authors_code, batched, stacked
 from implementations.cfgd.caputo import authors_caputo_direction, caputo_gradient, coordinate_derivatives
 from implementations.cfgd.l2o import L2OCFGD
-from implementations.cfgd.oracle import OracleCandidates, greedy_schedule_oracle, least_squares_floor
-from implementations.cfgd.training import (MetaTrainConfig, StaticGrid, TaskConfig, batchable, grid_search_static,
-                                           meta_train_many, paper_config, reduced_config, rollout, run_static,
-                                           run_static_batch)
 from implementations.cfgd.optimizers import ExactLineSearch, cfgd
+from implementations.cfgd.oracle import OracleCandidates, greedy_schedule_oracle, least_squares_floor
+from implementations.cfgd.training import (
+    MetaTrainConfig,
+    StaticGrid,
+    TaskConfig,
+    batchable,
+    grid_search_static,
+    meta_train_many,
+    paper_config,
+    reduced_config,
+    rollout,
+    run_static,
+    run_static_batch,
+)
 from implementations.problems.least_squares import LeastSquares
 from theory.cfgd import scaled_caputo_mp
 from verify.cache import cache_file, cached_result

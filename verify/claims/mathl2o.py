@@ -17,14 +17,20 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from implementations.mathl2o import (QP, LISTACPSS, LSTMMathL2O, MathL2O, alpha0, jacobian, rollout, step_features,
-                                     train, unroll)
+from implementations.mathl2o import LISTACPSS, QP, LSTMMathL2O, MathL2O, alpha0, jacobian, step_features, train, unroll
 from implementations.mathl2o.certified import certified_constants_t1
 from implementations.mathl2o.constants import flat_parameters, ntk_constants
-from implementations.mathl2o.experiments import (ModelSpec, loss_growth, loss_rtol, lr_edges, smallest_training_e,
-                                                 step_size_criteria)
-from implementations.mathl2o.unroll import STEP_SCALE, loss_and_gradients
+from implementations.mathl2o.experiments import (
+    ModelSpec,
+    gain_study,
+    loss_growth,
+    loss_rtol,
+    lr_edges,
+    smallest_training_e,
+    step_size_criteria,
+)
 from implementations.mathl2o.oracle import oracle_gains
+from implementations.mathl2o.unroll import STEP_SCALE, loss_and_gradients
 from implementations.progress import track, tracked
 from theory import mathl2o as theory
 from verify.cache import cache_file
@@ -32,7 +38,7 @@ from verify.intervals import interval_verdict, seed_interval, seeds_for
 from verify.ratefit import fit_rate
 from verify.registry import Context, Evidence, check
 from verify.strategies import full_row_rank_gaussian, vectors
-from verify.tightness import Tightness
+from verify.tightness import Tightness, edge_tightness
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -349,16 +355,6 @@ def eq13_alpha0_condition(ctx: Context) -> Evidence:
                           "μ₀ ∝ e^{2(L−1)} along W_L), so e cannot make the reconstructed Eq. 13 hold; measured "
                           "margins are negative at every e, μ₀ is tiny and α₀ ≈ 0 with the code's layers. "
                           "Training nevertheless works from a moderate e.")
-
-
-def edge_tightness(quantity: str, bound: float, found: dict) -> Tightness:
-    """A step-size bound (sufficient: every η below it passes the criterion) as a lower bound of the edge
-    ``found`` (one entry of :func:`lr_edges`). rtol is the width of the edge's bracket, at least 1 %; an edge
-    of nan (even the lowest η tried failed) is recorded as 0, so the bound is labelled violated."""
-    edge = found["edge"] if math.isfinite(found["edge"]) else 0.0
-    ok, fail = found["bracket"]
-    rtol = max(1e-2, fail / ok - 1) if 0 < ok and math.isfinite(fail) else 1e-2
-    return Tightness(quantity, bound, edge, "lower", rtol, "log-grid scan + bisection", found["evaluations"])
 
 
 @check("mathl2o.eq14.lr-bound")
@@ -761,55 +757,22 @@ def ntk_width(ctx: Context) -> Evidence:
 # --------------------------------------------------------------------------------------------------------
 def beats_gd_study(ctx: Context, N: int, d: int, b: int, T: int, width: int, runs: list[tuple[float, float]],
                    iters: int, checkpoint_steps: bool = False, base_seed: int = 7, seed: int | None = None) -> dict:
-    """Train the deterministic-init model for each (e, η) in ``runs`` on one instance set; gain over GD.
-    The instances and the model's orthogonal layers use the instance seed ``seed``, by default
-    ``ctx.instance_seed(base_seed)``. Each training is checkpointed in the run's cache folder (train's
-    checkpoint_path), so an interrupted run resumes it and another claim of the run loads it.
-
-    Runs on ctx.torch_device in ctx.dtype. Returns {"runs": [{e, lr, gd_loss, final_loss, gain, diverged_at,
-    losses}], "tuned_gd": tuned_constant_step, "seed": the instance seed, "qp": the instances}."""
+    """implementations.mathl2o.experiments.gain_study on ctx.torch_device in ctx.dtype, at the instance seed
+    ``seed`` (default ``ctx.instance_seed(base_seed)``), each training checkpointed in the run's cache folder so
+    that an interrupted run resumes it and another claim of the run loads it."""
     seed = ctx.instance_seed(base_seed) if seed is None else seed
-    qp = QP.random(N, d, b, seed=seed, **ctx.like)
-    out = []
-    for e, lr in runs:
-        model = MathL2O(width, e, 3, seed=seed, **ctx.like)
-        key = repr((N, d, b, T, width, e, lr, seed))
-        history = train(model, qp, T, lr, iters, checkpoint_steps=checkpoint_steps,
-                        checkpoint_path=cache_file(ctx, "mathl2o-train", key))
-        out.append({"e": e, "lr": lr, "gd_loss": history.gd_loss, "final_loss": history.final_loss,
-                    "gain": history.gain(), "diverged_at": history.diverged_at, "losses": history.losses,
-                    "saturated_fraction": saturated_fraction(model, qp, T)})
-    return {"runs": out, "tuned_gd": tuned_constant_step(qp, T), "seed": seed, "qp": qp}
-
-
-def saturated_fraction(model: MathL2O, qp: QP, T: int, margin: float = 1e-3) -> float:
-    """Fraction of the step sizes P_t,j (all steps and coordinates) within ``margin`` of 0 or 2."""
-    with torch.no_grad():
-        inputs = rollout(model, qp, T, keep_inputs=True).inputs
-        hits = sum(float(((P < margin) | (P > 2 - margin)).sum()) for P in map(model, inputs))
-    return hits / (T * qp.M.shape[0] * qp.M.shape[2])
-
-
-def tuned_constant_step(qp: QP, T: int, grid: int = 50) -> dict:
-    """The best uniform step c·0.9999/β (c on a grid in [1, 2)) for GD on the same instances: a baseline the
-    paper does not report. Returns {"c": best c, "loss": its F(X_T), "gain_over_gd": (F_GD − F_c)/F_GD}."""
-    with torch.no_grad():
-        gd = float(unroll(None, qp, T)[-1])
-        losses = {1 + i / grid: float(unroll(None, qp, T, step_scale=STEP_SCALE * (1 + i / grid))[-1])
-                  for i in range(grid)}
-    finite = {c: v for c, v in losses.items() if math.isfinite(v)}
-    c = min(finite, key=finite.get)
-    return {"c": c, "loss": finite[c], "gain_over_gd": (gd - finite[c]) / gd}
+    return gain_study(N, d, b, T, width, runs, iters, seed, checkpoint_steps=checkpoint_steps,
+                      checkpoint_path=lambda key: cache_file(ctx, "mathl2o-train", key), **ctx.like)
 
 
 def beats_gd_seeds(ctx: Context, N: int, d: int, b: int, T: int, width: int, reference: tuple[float, float],
                    others: list[tuple[float, float]], iters: int, seeds: list[int], base_seed: int = 7,
                    checkpoint_steps: bool = False) -> list[dict]:
-    """beats_gd_study at every seed of ``seeds`` (instance seeds seed_instances(base_seed, seeds)): the reference
+    """beats_gd_study at every seed of ``seeds`` (instance seeds Context.instance_seeds(base_seed, seeds)): the reference
     (e, η) at every seed, the ``others`` at the first seed only (the budget's sweep, shown beside it)."""
     return [beats_gd_study(ctx, N, d, b, T, width, [reference] + (others if i == 0 else []), iters,
                            checkpoint_steps, base_seed, seed=inst)
-            for i, inst in enumerate(seed_instances(base_seed, seeds))]
+            for i, inst in enumerate(ctx.instance_seeds(base_seed, seeds))]
 
 
 def _beats_gd_evidence(ctx: Context, studies: list[dict], reference: tuple[float, float], threshold: float,
@@ -856,7 +819,7 @@ def _beats_gd_evidence(ctx: Context, studies: list[dict], reference: tuple[float
 def beats_gd_fig5(ctx: Context) -> Evidence:
     """Paper Fig. 5 (d = 32, b = 25, N = 32, T = 20, width 1024 = N·d): gain (F_GD − F_L2O)/F_GD ≈ 0.41 for
     η ≤ 10⁻⁴, e ≥ 50; η = 10⁻³ fails; e = 1 gives ≈ 0. Float64 on CPU. The reference (e = 100, η = 10⁻⁴) runs at
-    seeds_for(budget, seed) seeds (instances and weights from seed_instances(7, ·)); the sweep beside it at the
+    seeds_for(budget, seed) seeds (instances and weights from Context.instance_seeds(7, ·)); the sweep beside it at the
     first seed only. Quick budget (reduced): 60 SGD steps, sweep (1, 1e-4); full: 1000 steps (the paper trains
     5000), sweep e ∈ {1, 5, 25, 50, 100} × η ∈ {1e-3, 1e-4, 1e-5}. Verdict: the reference gain is ≥ 0.30 (the
     paper's ≈ 0.40 less a quarter, for the shorter training), decided by interval_verdict on the median gain's
@@ -884,7 +847,7 @@ def beats_gd_fig4a(ctx: Context) -> Evidence:
     code's depth-3 layers) keeps memory at O(T·(N·d + H)) instead of T·N·d·H, so it also runs on a CPU
     (``--gpu-claims-on-cpu``; 5000 steps took 6915 s on 2 cores, ≈ 1.2 s per step when otherwise idle).
     Quick: 300 SGD steps at the run's seed only; full: 5000 (as the authors' script) at seeds_for("full", seed)
-    = 3 seeds (instances from seed_instances(7, ·)), checkpointed in the run's cache. Verdict: gain ≥ 0.5 by
+    = 3 seeds (instances from Context.instance_seeds(7, ·)), checkpointed in the run's cache. Verdict: gain ≥ 0.5 by
     interval_verdict on the median gain's bootstrap 95% interval over the seeds (one seed: its value). Also
     records the tuned constant-step GD baseline."""
     iters = ctx.pick(300, 5000)
@@ -953,12 +916,6 @@ def oracle_fig5(ctx: Context) -> Evidence:
 
 
 # --------------------------------------------------------------------------------------------------------
-def seed_instances(base: int, seeds: list[int]) -> list[int]:
-    """The instance seed of each run seed s: base + 10_007·s (Context.instance_seed for a context at seed s), so
-    a claim that runs several seeds draws new instances and weights at each, and seed 0 keeps its published ones."""
-    return [base + 10_007 * s for s in seeds]
-
-
 def _interval_row(name: str, values: list[float]) -> dict:
     """{"quantity", "median", "low", "high", "n", "values"}: seed_interval of ``values`` as one table row."""
     interval = seed_interval(values)
@@ -993,14 +950,14 @@ def mlp_random_init_gradients(ctx: Context) -> Evidence:
     init = deterministic (e = 100), random_last (same inner layers, Kaiming-uniform W_L ≠ 0, e = 100), random
     (PyTorch default on every layer), and random_last with the inputs NOT detached (gradients then also flow
     through the model's inputs across steps). Measured at seeds_for(budget, seed) seeds (instances and weights
-    from seed_instances(1, ·) and seed_instances(3, ·)): per init the fold change g(T_max)/g(T_min) and the power
+    from Context.instance_seeds(1, ·) and Context.instance_seeds(3, ·)): per init the fold change g(T_max)/g(T_min) and the power
     of T it amounts to, each as a median with a bootstrap 95% interval over seeds (verify.intervals)."""
     Ts = ctx.pick([5, 20, 80, 160], [5, 10, 20, 40, 80, 160, 320])
     seeds = seeds_for(ctx.budget, ctx.seed)
     inits = {"deterministic": ("deterministic", 100.0, True), "random_last": ("random_last", 100.0, True),
              "random": ("random", 1.0, True), "random_last_not_detached": ("random_last", 100.0, False)}
     norms = {name: [] for name in inits}
-    for qp_seed, model_seed in zip(seed_instances(1, seeds), seed_instances(3, seeds)):
+    for qp_seed, model_seed in zip(ctx.instance_seeds(1, seeds), ctx.instance_seeds(3, seeds)):
         qp = QP.random(4, 16, 12, seed=qp_seed, **ctx.like)
         for name, (init, e, detach) in inits.items():
             norms[name].append(_gradient_norms(init, e, Ts, qp, 64, model_seed, detach))
@@ -1065,7 +1022,7 @@ def random_init_explodes(ctx: Context) -> Evidence:
     max_k 𝓕(W^k)/𝓕(W⁰) ≥ 10⁶ or a loss or gradient is non-finite (experiments.loss_growth ≥ EXPLOSION_DECADES);
     the decision uses the largest T and the largest rate (the paper's 1e-4, where its curves end first), the
     per-seed loss_growth as a median with a bootstrap 95% interval over seeds_for(budget, seed) seeds (instances
-    and weights from seed_instances(2, ·), model seed + 1). Verdict (interval_verdict): holds when the LSTM's and
+    and weights from Context.instance_seeds(2, ·), model seed + 1). Verdict (interval_verdict): holds when the LSTM's and
     LISTA's intervals lie above 6 and the MLP's below 6; refuted when one of the three lies on the wrong side;
     otherwise inconclusive. The authors' code gives the same numbers on the same weights
     (benchmarks/mathl2o_fig2_side_by_side.md)."""
@@ -1079,7 +1036,7 @@ def random_init_explodes(ctx: Context) -> Evidence:
     growth = {(m, T, lr): [] for m in names for T in Ts for lr in lrs}
     curves = {}
     progress = track("Fig. 2 models: seeds × T", len(seeds) * len(Ts))
-    for s, inst in zip(seeds, seed_instances(2, seeds)):
+    for s, inst in zip(seeds, ctx.instance_seeds(2, seeds)):
         qp = QP.random(N, d, b, seed=inst, **ctx.like)
         for T in Ts:
             for lr in lrs:

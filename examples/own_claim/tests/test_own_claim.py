@@ -7,13 +7,13 @@ import json
 import subprocess
 import sys
 
+import own_claim.model as model_module
 import pytest
 import torch
-
-import own_claim.model as model_module
 from own_claim.claims import CLAIMS
 from own_claim.descent import contraction_margins, descent_margins
 from own_claim.model import SecantSteps, randomise
+
 from implementations.problems import Quadratic, random_spd
 from verify.registry import Context, load_checks, run_claim
 from verify.step_models import output_range_evidence, rollout_margin
