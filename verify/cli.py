@@ -24,13 +24,14 @@ def claim_rows(paper: str | None = None, builtin_only: bool = False) -> list[dic
     """One row per claim: the built-in catalogue, then (unless ``builtin_only``: the README's table) the claims of
     the ``l2o_verify.claims`` entry points (verify.external)."""
     from verify import external
-    from verify.registry import implemented_ids
+    from verify.registry import implemented_ids, spec_location
 
     checks = implemented_ids()
     return [{"id": s.id, "paper": s.paper, "source": s.source, "check": s.check, "expect": s.expect,
              "status": "implemented" if s.id in checks else "not implemented",
              "gpu": s.gpu, "slow": s.slow, "finding": s.finding, "reference": s.reference,
-             "statement": s.statement}
+             "statement": s.statement, "file": (spec_location(s) or "").rsplit(":", 1)[0] or None,
+             "scales": s.scales, "tightness": s.tightness, "bands": s.bands}
             for s in (CATALOGUE if builtin_only else external.all_specs()) if paper is None or s.paper == paper]
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from types import ModuleType
 
 from verify.catalogue import BY_ID, CATALOGUE, PAPERS, ClaimSpec
+from verify.spec_source import NotLiteral, checked_ids, literal, spec_from_call, top_level_value
 
 GROUP = "l2o_verify.claims"
 BUILTIN_IDS = frozenset(spec.id for spec in CATALOGUE)
@@ -56,10 +57,6 @@ class ExternalModule:
     checked: frozenset[str]
     papers: dict[str, str] = field(default_factory=dict)
     path: str | None = None  # the module's source file, when known
-
-
-class _NotLiteral(Exception):
-    """The module's declarations are not all literals: read them by importing it instead."""
 
 
 def entry_points() -> list[importlib.metadata.EntryPoint]:
@@ -92,61 +89,15 @@ def _source_path(name: str) -> Path | None:
     return Path(spec.origin)
 
 
-def _literal(node: ast.AST):
-    try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        raise _NotLiteral from None
-
-
-def _is_call_to(node: ast.AST, name: str) -> bool:
-    return isinstance(node, ast.Call) and (getattr(node.func, "id", None) == name
-                                           or getattr(node.func, "attr", None) == name)
-
-
-def checked_ids(tree: ast.AST, strict: bool = False) -> set[str]:
-    """The IDs of the ``@check("ID")`` decorators in a parsed module. ``strict``: a ``@check`` whose ID is not a
-    string literal raises _NotLiteral (the module must then be imported to know its checks)."""
-    ids = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for decorator in node.decorator_list:
-                if not _is_call_to(decorator, "check"):
-                    continue
-                if decorator.args and isinstance(decorator.args[0], ast.Constant) \
-                        and isinstance(decorator.args[0].value, str):
-                    ids.add(decorator.args[0].value)
-                elif strict:
-                    raise _NotLiteral
-    return ids
-
-
-def _top_level_value(tree: ast.Module, name: str) -> ast.AST | None:
-    value = None
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
-            value = node.value
-        elif isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == name:
-            value = node.value
-    return value
-
-
-def _spec_from_call(node: ast.AST) -> ClaimSpec:
-    if not _is_call_to(node, "ClaimSpec") or any(isinstance(a, ast.Starred) for a in node.args) \
-            or any(k.arg is None for k in node.keywords):
-        raise _NotLiteral
-    return ClaimSpec(*(_literal(a) for a in node.args), **{k.arg: _literal(k.value) for k in node.keywords})
-
-
 def _read_source(path: Path) -> tuple[list, set[str], object]:
-    """(specs, checked IDs, PAPERS or None) from the module's source; _NotLiteral when they are not literals."""
+    """(specs, checked IDs, PAPERS or None) from the module's source; NotLiteral when they are not literals."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    claims = _top_level_value(tree, "CLAIMS")
+    claims = top_level_value(tree, "CLAIMS")
     if not isinstance(claims, (ast.List, ast.Tuple)):
-        raise _NotLiteral
-    specs = [_spec_from_call(node) for node in claims.elts]
-    papers = _top_level_value(tree, "PAPERS")
-    return specs, checked_ids(tree, strict=True), None if papers is None else _literal(papers)
+        raise NotLiteral
+    specs = [spec_from_call(node) for node in claims.elts]
+    papers = top_level_value(tree, "PAPERS")
+    return specs, checked_ids(tree, strict=True), None if papers is None else literal(papers)
 
 
 def _read_module(module: ModuleType) -> tuple[list, set[str], object]:
@@ -222,9 +173,9 @@ def discover() -> list[ExternalModule]:
             path = _source_path(name)
             try:
                 if path is None:
-                    raise _NotLiteral
+                    raise NotLiteral
                 specs, checked, papers = _read_source(path)
-            except _NotLiteral:
+            except NotLiteral:
                 specs, checked, papers = _read_module(_import(ep, name))
             except (OSError, SyntaxError, ValueError, TypeError) as exc:
                 raise ClaimPluginError(f"{_describe(ep)}: {_one_line(exc)}") from exc

@@ -30,6 +30,7 @@ from typing import Any, Callable
 import numpy as np
 
 from verify.catalogue import BY_ID, CATALOGUE, DTYPES, ClaimSpec
+from verify.tightness import label_mismatches
 
 VERDICTS = ("verified", "refuted", "measured", "inconclusive", "diverged", "error", "skipped", "not-implemented")
 BUDGETS = ("quick", "full")
@@ -106,8 +107,17 @@ class Context:
     def quick(self) -> bool:
         return self.budget == "quick"
 
-    def pick(self, quick: Any, full: Any) -> Any:
-        """The quick-budget or full-budget value of a size parameter."""
+    def scale(self, name: str) -> Any:
+        """The size ``name`` of this context's claim at its budget: ``spec.scales[name]`` (quick value, full value)
+        of the claim ``claim_id`` (verify.spec.ClaimSpec.scales). KeyError naming the declared scales when the spec
+        has no such size."""
+        spec = BY_ID.get(self.claim_id) if self.claim_id else None
+        if spec is None:
+            raise KeyError(f"ctx.scale({name!r}): the context names no known claim (claim_id={self.claim_id!r})")
+        if name not in spec.scales:
+            raise KeyError(f"ctx.scale({name!r}): claim {spec.id} declares no scale {name!r} (its scales: "
+                           f"{sorted(spec.scales)}); add it to its SPEC")
+        quick, full = spec.scales[name]
         return quick if self.quick else full
 
     @property
@@ -250,8 +260,8 @@ def load_checks() -> dict[str, Claim]:
     import verify.claims as package
     from verify import external
 
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
+    for module in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
+        importlib.import_module(module.name)
     external.load()
     return dict(_CHECKS)
 
@@ -269,20 +279,21 @@ def _location(path: str | None, line: int | None) -> str | None:
 
 
 def spec_location(spec: ClaimSpec) -> str | None:
-    """``verify/catalogue.py:LINE`` of the claim's catalogue entry (where its statement and expectation are)."""
-    import verify.catalogue as catalogue
+    """``path:LINE`` of the claim's spec: the ``SPEC = ClaimSpec(...)`` of its module verify/claims/<paper>/<name>.py
+    for a built-in claim, the ``ClaimSpec("ID", ...)`` entry of its module's CLAIMS for an entry point's claim."""
     from verify import external
+    from verify.catalogue import SPEC_FILES
 
-    path = Path(catalogue.__file__)
-    if all(spec.id != built_in.id for built_in in catalogue.CATALOGUE):
-        declared = external.spec_file(spec.id)  # an entry point's claim: its spec is in that module's CLAIMS
-        if declared is None:
-            return None
-        path = Path(declared)
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    if spec.id in SPEC_FILES:
+        path, line = SPEC_FILES[spec.id]
+        return _location(str(path), line)
+    declared = external.spec_file(spec.id)
+    if declared is None:
+        return None
+    for number, line in enumerate(Path(declared).read_text(encoding="utf-8").splitlines(), start=1):
         if f'ClaimSpec("{spec.id}"' in line:
-            return _location(str(path), number)
-    return _location(str(path), None)
+            return _location(declared, number)
+    return _location(declared, None)
 
 
 def claim_links(spec: ClaimSpec, fn: Callable | None = None) -> dict[str, str]:
@@ -301,24 +312,20 @@ def claim_links(spec: ClaimSpec, fn: Callable | None = None) -> dict[str, str]:
 
 
 def implemented_ids() -> set[str]:
-    """The IDs that ``load_checks()`` would register, read from the ``@check("ID")`` decorators in the source of
-    verify.claims without importing it (importing pulls in torch, scipy and sympy: seconds, where listing the
-    catalogue should be instant), and those of the ``l2o_verify.claims`` entry points, read the same way where
-    their source allows (verify.external.discover). A test keeps the two equal."""
+    """The IDs that ``load_checks()`` would register, read from the ``@check(SPEC.id)`` / ``@check("ID")``
+    decorators of the claim modules without importing them (verify.spec_source; importing pulls in torch, scipy
+    and sympy: seconds, where listing the catalogue should be instant), and those of the ``l2o_verify.claims``
+    entry points, read the same way where their source allows (verify.external.discover). A test keeps the two
+    equal."""
     import ast
-    from pathlib import Path
 
-    import verify.claims as package
     from verify import external
+    from verify.catalogue import claim_modules
+    from verify.spec_source import checked_ids
 
     ids = set()
-    for path in sorted(Path(package.__path__[0]).glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                for decorator in node.decorator_list:
-                    if (isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "check"
-                            and decorator.args and isinstance(decorator.args[0], ast.Constant)):
-                        ids.add(decorator.args[0].value)
+    for path in claim_modules():
+        ids |= checked_ids(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
     return ids | external.implemented_ids()
 
 
@@ -372,6 +379,9 @@ def run_claim(claim: Claim, ctx: Context) -> dict[str, Any]:
         "budget": ctx.budget,
         "links": claim_links(claim.spec, claim.fn),
     }
+    if claim.spec.scales:
+        record["scales"] = to_jsonable({name: pair[0] if ctx.quick else pair[1]
+                                        for name, pair in claim.spec.scales.items()})
     if ctx is not requested:
         record["requested"] = {"device": requested.device, "dtype": requested.dtype_name}
     if claim.spec.gpu and not ctx.device.startswith("cuda") and not ctx.gpu_claims_on_cpu:
@@ -384,6 +394,11 @@ def run_claim(claim: Claim, ctx: Context) -> dict[str, Any]:
         evidence = claim.fn(ctx)
         if not isinstance(evidence, Evidence):
             raise TypeError(f"check {claim.id} returned {type(evidence).__name__}, not Evidence")
+        mismatches = label_mismatches(evidence.tables, claim.spec.tightness)
+        if mismatches:  # a declared tightness label decides: the claim fails whatever its check concluded
+            record["tightness_mismatches"] = to_jsonable(mismatches)
+            evidence.holds, evidence.inconclusive = False, False
+            evidence.counterexample = evidence.counterexample or {"tightness_mismatches": mismatches, "margin": 1.0}
         verdict = evidence.verdict()
         record["evidence"] = to_jsonable({
             "holds": evidence.holds, "numbers": evidence.numbers, "tables": evidence.tables,

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from fnmatch import fnmatchcase
+
+from verify.spec import TIGHTNESS_LABELS as LABELS  # noqa: F401 (re-exported)
 
 KINDS = ("upper", "lower")
 
@@ -75,3 +78,42 @@ def edge_tightness(quantity: str, bound: float, found: dict) -> Tightness:
     ok, fail = found["bracket"]
     rtol = max(1e-2, fail / ok - 1) if 0 < ok and math.isfinite(fail) else 1e-2
     return Tightness(quantity, bound, edge, "lower", rtol, "log-grid scan + bisection", found["evaluations"])
+
+
+def is_tightness_row(row) -> bool:
+    """Whether a table row is a :meth:`Tightness.as_row` (has quantity, kind, rtol and label)."""
+    return isinstance(row, dict) and {"quantity", "kind", "rtol", "label"} <= set(row)
+
+
+def declared_for(quantity: str, declared: dict) -> tuple[str, tuple[str, ...], float | None] | None:
+    """(pattern, allowed labels, largest allowed rtol) of the first entry of ``declared`` (a ClaimSpec's
+    ``tightness``: fnmatch pattern → (label or tuple of labels, max rtol or None)) whose pattern matches
+    ``quantity``; None when none does."""
+    for pattern, (labels, max_rtol) in declared.items():
+        if fnmatchcase(quantity, pattern):
+            return pattern, (labels,) if isinstance(labels, str) else tuple(labels), max_rtol
+    return None
+
+
+def label_mismatches(tables: dict, declared: dict) -> list[dict]:
+    """The tightness records of an evidence's ``tables`` whose measured label is not their declared one (PEPit's
+    manner: a claim states in advance whether each bound is tight, loose or violated, and at what relative
+    precision it can tell), or whose precision is coarser than declared, or that no declaration covers. One row
+    per such record: {"table", "quantity", "label", "rtol", "declared", "max_rtol", "problem"}."""
+    out = []
+    for table, rows in (tables or {}).items():
+        for row in rows if isinstance(rows, list) else []:
+            if not is_tightness_row(row):
+                continue
+            found = declared_for(row["quantity"], declared)
+            base = {"table": table, "quantity": row["quantity"], "label": row["label"], "rtol": row["rtol"]}
+            if found is None:
+                out.append({**base, "declared": None, "max_rtol": None,
+                            "problem": "no tightness declaration of the claim's spec matches this record"})
+                continue
+            pattern, labels, max_rtol = found
+            if row["label"] not in labels:
+                out.append({**base, "declared": list(labels), "max_rtol": max_rtol, "problem": "label"})
+            elif max_rtol is not None and row["rtol"] > max_rtol:
+                out.append({**base, "declared": list(labels), "max_rtol": max_rtol, "problem": "precision"})
+    return out

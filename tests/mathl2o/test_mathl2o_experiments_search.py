@@ -1,5 +1,5 @@
 """The log-grid search behind the η convergence edge (implementations/mathl2o/experiments.py) and its
-tightness record (verify/claims/mathl2o.py)."""
+tightness record (verify/claims/mathl2o/eq14_lr_bound.py)."""
 
 from __future__ import annotations
 

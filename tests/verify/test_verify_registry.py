@@ -11,7 +11,7 @@ from verify.registry import Claim, Context, Evidence, check, matches, run_claim
 
 HOLDS = BY_ID["cfgd.caputo.power-rule"]
 FAILS = BY_ID["bfgs.cwss.interval-not-sufficient"]
-MEASURE = BY_ID["cfgd.gj.spectral-convergence"]
+MEASURE = BY_ID["cfgd.hutchinson.abs-bias"]
 GPU = BY_ID["mathl2o.beats-gd.fig4a"]
 
 

@@ -31,7 +31,8 @@ CLAIMS = [
               "CWSS-BFGS driven by the secant-pair model on random SPD quadratics: from H₀ = A⁻¹ every error "
               "coordinate contracts, |e⁺_i| = |1 − p_i||e_i| ≤ |e_i| (D4); from the default H₀ every step with "
               "max|p_i − 1| < 1/κ(H_k) is a descent direction, gᵀPHg ≥ (λ_min − δλ_max)‖g‖² > 0 (D1)",
-              "derived", "property", "holds", "examples/own_claim/README.md; THEORY.md §2.1 D1, D4"),
+              "derived", "property", "holds", "examples/own_claim/README.md; THEORY.md §2.1 D1, D4",
+              scales={"instances": (12, 120), "iterations": (10, 30)}),
 ]
 
 
@@ -67,7 +68,7 @@ def descent(ctx: Context) -> Evidence:
     δ = max|p_i − 1| < 1/κ(H_k) has gᵀPHg ≥ (λ_min − δλ_max)‖g‖² − tol, and gᵀPHg > 0 wherever that bound
     exceeds tol (near the minimiser it is below round-off; those steps are counted apart). Margins are scaled
     by tol (≤ 0: holds). Inconclusive when no step met D1's hypothesis."""
-    instances, iterations = ctx.pick(12, 120), ctx.pick(10, 30)
+    instances, iterations = ctx.scale("instances"), ctx.scale("iterations")
     generator = ctx.torch_generator()
     totals = dict(steps=0, contraction=-math.inf, applicable=0, descent=-math.inf, nonpositive=0, below_roundoff=0,
                   p_low=math.inf, p_high=-math.inf)

@@ -1,0 +1,87 @@
+"""cfgd.gj.exactness: the claim's spec (SPEC) and its check."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import mpmath as mp
+import numpy as np
+from hypothesis import strategies as st
+
+from theory import cfgd as theory
+from verify.claims.cfgd._theory import ORACLE_RTOL, _mp_relative_error
+from verify.margins.cfgd import EPS, ORACLE_DPS, exactness_margin, jacobi_quadrature_error
+from verify.registry import Context, Evidence, check
+from verify.spec import ClaimSpec
+from verify.strategies import alphas, vectors
+
+SPEC = ClaimSpec("cfgd.gj.exactness",
+                 "the s-node rule is exact for polynomials of degree ≤ 2s−1 and not in general for degree 2s",
+                 "derived", "property", "holds", "THEORY.md §1.2",
+                 scales={"max_nodes": (8, 12)})
+
+
+@st.composite
+def _polynomial_instances(draw, degree_offset: int = -1):
+    s = draw(st.integers(1, 10))
+    coefficients = draw(vectors(2 * s + degree_offset + 1, 1.0))
+    return dict(s=s, alpha=draw(alphas(0.02, 0.98)), coefficients=coefficients)
+
+
+def degree_2s_row(alpha: float, s: int, like: dict | None = None) -> dict:
+    """The rule on p = (1−u)^(2s), whose Gauss remainder I − Q is exactly ‖π_s‖² (theory.cfgd.jacobi_remainder_mp).
+
+    float64 rule: I − Q must match the remainder within the round-off bound of :func:`jacobi_quadrature_error`
+    (plus eps·remainder for rounding the 40-digit value); it is *detectable* when it exceeds that bound (fails
+    for large s, where the remainder falls below float64 resolution of the integral). mpmath rule (40 digits,
+    theory.cfgd.gauss_jacobi_mp): I − Q must match the remainder to 10^-30·I/(I − Q) relative (the working
+    accuracy divided by the cancellation), and is nonzero, for every s. ``like``: as in
+    :func:`jacobi_quadrature_error`.
+    """
+    coefficients = np.zeros(2 * s + 1)
+    coefficients[-1] = 1.0
+    error, bound, exact = jacobi_quadrature_error(coefficients, alpha, s, like)
+    with mp.workdps(ORACLE_DPS):
+        a = mp.mpf(alpha)
+        remainder_mp = theory.jacobi_remainder_mp(s, a)
+        nodes, weights = theory.gauss_jacobi_mp(s, a)
+        gap_mp = (mp.power(2, 2 * s + 1 - a) / (2 * s + 1 - a)
+                  - mp.fsum(w * (1 - u) ** (2 * s) for u, w in zip(nodes, weights)))
+        # I − Q cancels: its relative accuracy is the working one times I/(I − Q)
+        mp_tolerance = ORACLE_RTOL * max(1, mp.power(2, 2 * s + 1 - a) / (2 * s + 1 - a) / remainder_mp)
+        mp_ok = remainder_mp > 0 and _mp_relative_error(gap_mp, remainder_mp) <= mp_tolerance
+    remainder = float(remainder_mp)
+    matches = abs(-error - remainder) <= bound + EPS * remainder
+    detectable = -error > bound
+    return {"alpha": alpha, "s": s, "float64_integral_minus_rule": -error, "remainder_formula": remainder,
+            "relative_remainder": remainder / exact, "float64_roundoff_bound": bound, "float64_matches": matches,
+            "float64_detectable": detectable, "mp_relative_error": _mp_relative_error(gap_mp, remainder_mp),
+            "ok": bool(matches and mp_ok)}
+
+
+@check(SPEC.id)
+def exactness(ctx: Context) -> Evidence:
+    """The s-node Gauss–Jacobi rule is exact for polynomials of degree ≤ 2s − 1 and not for degree 2s (derived).
+
+    Property: hypothesis over s ≤ 10, α ∈ [0.02, 0.98], coefficients in [−1,1] in the (1−u)^m basis;
+    |Q − I| must stay within the derived round-off bound of :func:`jacobi_quadrature_error`.
+    Degree 2s: p = (1−u)^(2s), whose Gauss remainder is exactly ‖π_s‖² = μ₀ Π_{k≤s} β_k > 0
+    (theory.cfgd.jacobi_remainder_mp); see :func:`degree_2s_row` (float64 rule where the remainder is above
+    round-off, the 40-digit mpmath rule for every s).
+    """
+    result = ctx.search(_polynomial_instances(), partial(exactness_margin, like=ctx.like), max_examples=80)
+    rows = [degree_2s_row(alpha, s, ctx.like)
+            for alpha in (0.1, 0.5, 0.9) for s in range(1, ctx.scale("max_nodes") + 1)]
+    failing_rows = [row for row in rows if not row["ok"]]
+    detected_in_float64 = sum(row["float64_detectable"] for row in rows)
+    counterexample = None
+    if result.found:
+        counterexample = {"s": result.counterexample["s"], "alpha": result.counterexample["alpha"],
+                          "coefficients_in_(1-u)^m": result.counterexample["coefficients"].tolist(),
+                          "margin": result.margin}
+    elif failing_rows:
+        counterexample = {"degree_2s_rows": failing_rows, "margin": 1.0}
+    return Evidence(holds=not result.found and not failing_rows and detected_in_float64 > 0,
+                    numbers={"examples": result.examples_tried, "worst_error_over_bound": result.worst_margin_seen + 1,
+                             "degree_2s_cases": len(rows), "degree_2s_detectable_in_float64": detected_in_float64},
+                    counterexample=counterexample, tables={"degree_2s_remainder": rows})

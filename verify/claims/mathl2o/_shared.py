@@ -1,0 +1,190 @@
+"""Checks for THEORY.md §3: Math-L2O (Song, Lin, Xu, arXiv 2501.18092).
+
+The paper's Eqs. 13–14, Theorem 4.3 and Lemmas 4.1/4.2 are RECONSTRUCTED (theory/mathl2o.py,
+theory/mathl2o_derivation.md); their constants come from implementations.mathl2o.constants. Round-off
+tolerances use |fl(xᵀy) − xᵀy| ≤ γ_n|x|ᵀ|y| with γ_n ≈ n·eps (float64 throughout: these claims declare float64
+only, and compute on ctx.torch_device).
+
+Helpers shared by several of the claims of this package."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import os
+
+import numpy as np
+import torch
+from hypothesis import strategies as st
+
+from implementations.mathl2o import QP, MathL2O
+from implementations.mathl2o.certified import certified_constants_t1
+from implementations.mathl2o.constants import ntk_constants
+from implementations.mathl2o.experiments import ModelSpec, gain_study, smallest_training_e
+from verify.cache import cache_file
+from verify.intervals import interval_verdict, seed_interval
+from verify.registry import Context, Evidence
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+#: The small instance set of the reconstructed-analysis claims (Jacobians by torch.func stay cheap):
+#: N = 2 instances, d = 4, b = 3, unroll T = 3, width 16 = 2·N·d.
+SMALL = dict(N=2, d=4, b=3, T=3, width=16)
+
+
+def _small_qp(seed: int, like: dict) -> QP:
+    """The SMALL instance set of ``seed`` with the ``dtype=`` and ``device=`` of ``like`` (a Context.like)."""
+    return QP.random(SMALL["N"], SMALL["d"], SMALL["b"], seed=seed, **like)
+
+
+def _like(device: str, dtype_name: str) -> dict:
+    """Context.like from its two (hashable) parts: the keys of the per-process caches below."""
+    return {"dtype": getattr(torch, dtype_name), "device": torch.device(device)}
+
+
+def _figure_path(ctx: Context, name: str) -> str | None:
+    if not ctx.figure_dir:
+        return None
+    os.makedirs(ctx.figure_dir, exist_ok=True)
+    return os.path.join(ctx.figure_dir, name)
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+@st.composite
+def _configs(draw, max_d: int = 6, max_T: int = 8):
+    """Small (N, d, b, width, T, e, depth, nonnegative, seed) configurations."""
+    d = draw(st.integers(1, max_d))
+    return dict(N=draw(st.integers(1, 3)), d=d, b=draw(st.integers(1, d)), width=draw(st.integers(1, 12)),
+                T=draw(st.integers(1, max_T)), e=draw(st.floats(1.0, 100.0)), depth=draw(st.integers(2, 4)),
+                nonnegative=draw(st.booleans()), seed=draw(st.integers(0, 2**16)))
+
+
+def _build(cfg, like: dict) -> tuple[MathL2O, QP]:
+    qp = QP.random(cfg["N"], cfg["d"], cfg["b"], seed=cfg["seed"], **like)
+    model = MathL2O(cfg["width"], cfg["e"], cfg["depth"], nonnegative=cfg["nonnegative"], seed=cfg["seed"], **like)
+    return model, qp
+
+
+@functools.lru_cache(maxsize=8)
+def _constants(depth: int, e: float, seed: int, device: str = "cpu", dtype_name: str = "float64"):
+    like = _like(device, dtype_name)
+    qp = _small_qp(seed, like)
+    model = MathL2O(SMALL["width"], e, depth, seed=seed, **like)
+    return ntk_constants(model, qp, SMALL["T"], seed=seed)
+
+
+@functools.lru_cache(maxsize=8)
+def _empirical_e(depth: int, lr: float, iters: int, seed: int, device: str = "cpu", dtype_name: str = "float64"):
+    grid = [1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0]
+    qp = _small_qp(seed, _like(device, dtype_name))
+    return smallest_training_e(ModelSpec(SMALL["width"], 1.0, depth, seed=seed), qp, SMALL["T"],
+                               lr, iters, grid, min_gain=0.1)
+
+
+E_GRID = (1.0, 10.0, 100.0)
+
+
+E_TRAIN_LR, E_TRAIN_ITERS = 1e-3, 40
+
+
+#: The theorem's class where Eq. 13 is most likely to hold: tiny N·d·T, wide layers, large e.
+#: CERTIFIED_SHAPES: (N, d, b) for T = 1, depth 2 (rigorous bounds, implementations.mathl2o.certified);
+#: the sampled shapes for T ≥ 1 (mathl2o.thm43.hypotheses-satisfiable's scales) give lower estimates of Γ and Λ:
+#: a negative margin is conclusive there.
+CERTIFIED_SHAPES = ((1, 1, 1), (1, 2, 1), (1, 3, 1), (2, 1, 1), (2, 2, 1), (1, 2, 2), (1, 4, 2), (2, 2, 2), (1, 16, 2))
+
+
+THM43_WIDTH = 64
+
+
+def certified_search(ctx: Context) -> list[dict]:
+    """Certified constants (T = 1, depth 2, width 64) for every CERTIFIED_SHAPES × e ∈ {100, 10⁴} and
+    ctx.scale("certified_instances") instance seeds from ctx.instance_seed(11): one row per instance."""
+    rows = []
+    for (N, d, b), e, i in itertools.product(CERTIFIED_SHAPES, (100.0, 1e4), range(ctx.scale("certified_instances"))):
+        seed = ctx.instance_seed(11) + i
+        qp = QP.random(N, d, b, seed=seed, **ctx.like)
+        c = certified_constants_t1(MathL2O(THM43_WIDTH, e, 2, seed=seed, **ctx.like), qp)
+        rows.append({"N": N, "d": d, "b": b, "T": 1, "depth": 2, "width": THM43_WIDTH, "e": e, "seed": seed,
+                     **c.as_dict(), "eq13_holds": c.certified and c.margin >= 0,
+                     "margin_over_sqrt_mu0": c.margin / math.sqrt(c.mu0) if c.mu0 > 0 else -math.inf})
+    return rows
+
+
+def beats_gd_study(ctx: Context, N: int, d: int, b: int, T: int, width: int, runs: list[tuple[float, float]],
+                   iters: int, checkpoint_steps: bool = False, base_seed: int = 7, seed: int | None = None) -> dict:
+    """implementations.mathl2o.experiments.gain_study on ctx.torch_device in ctx.dtype, at the instance seed
+    ``seed`` (default ``ctx.instance_seed(base_seed)``), each training checkpointed in the run's cache folder so
+    that an interrupted run resumes it and another claim of the run loads it."""
+    seed = ctx.instance_seed(base_seed) if seed is None else seed
+    return gain_study(N, d, b, T, width, runs, iters, seed, checkpoint_steps=checkpoint_steps,
+                      checkpoint_path=lambda key: cache_file(ctx, "mathl2o-train", key), **ctx.like)
+
+
+def beats_gd_seeds(ctx: Context, N: int, d: int, b: int, T: int, width: int, reference: tuple[float, float],
+                   others: list[tuple[float, float]], iters: int, seeds: list[int], base_seed: int = 7,
+                   checkpoint_steps: bool = False) -> list[dict]:
+    """beats_gd_study at every seed of ``seeds`` (instance seeds Context.instance_seeds(base_seed, seeds)): the reference
+    (e, η) at every seed, the ``others`` at the first seed only (the budget's sweep, shown beside it)."""
+    return [beats_gd_study(ctx, N, d, b, T, width, [reference] + (others if i == 0 else []), iters,
+                           checkpoint_steps, base_seed, seed=inst)
+            for i, inst in enumerate(ctx.instance_seeds(base_seed, seeds))]
+
+
+def _beats_gd_evidence(ctx: Context, studies: list[dict], reference: tuple[float, float], threshold: float,
+                       name: str, paper: str, seeds: list[int]) -> Evidence:
+    """Verdict from the reference run's gain over seeds: seed_interval, then interval_verdict(·, threshold,
+    "above"); a diverged seed counts as gain −inf (worse than any threshold)."""
+    mains = [next(r for r in st["runs"] if (r["e"], r["lr"]) == reference) for st in studies]
+    gains = [m["gain"] if m["diverged_at"] is None else -math.inf for m in mains]
+    # seed_interval counts a non-finite value as +inf; a diverged seed must count as the worst gain instead
+    gain = seed_interval([g if math.isfinite(g) else -1e300 for g in gains])
+    tuned = seed_interval([st["tuned_gd"]["gain_over_gd"] for st in studies])
+    holds = interval_verdict(gain, threshold, "above")
+    runs = studies[0]["runs"]
+    figures = []
+    path = _figure_path(ctx, f"mathl2o_{name}_loss_curves.png")
+    if path:
+        plt = _plt()
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        for r in runs:
+            ax.semilogy(r["losses"], label=f"seed {seeds[0]}: e={r['e']:g}, η={r['lr']:g}")
+        for s, m in zip(seeds[1:], mains[1:]):
+            ax.semilogy(m["losses"], lw=0.8, alpha=0.6, label=f"seed {s}: reference")
+        ax.axhline(mains[0]["gd_loss"], color="k", ls=":", label=f"GD, seed {seeds[0]}")
+        ax.set_xlabel("SGD step"), ax.set_ylabel("F(X_T)"), ax.legend(fontsize=6)
+        fig.tight_layout(), fig.savefig(path, dpi=120), plt.close(fig)
+        figures.append(path)
+    table = [{"seed": s, "instance_seed": st["seed"], **{k: v for k, v in r.items() if k != "losses"}}
+             for s, st in zip(seeds, studies) for r in st["runs"]]
+    return Evidence(
+        holds=holds, inconclusive=holds is None,
+        numbers={"seeds": seeds, "gain_reference": gain, "threshold": threshold,
+                 "iterations": len(mains[0]["losses"]) - 1, "gd_loss": [m["gd_loss"] for m in mains],
+                 "final_loss": [m["final_loss"] for m in mains], "tuned_constant_step_gain": tuned,
+                 "tuned_constant_step_c": [st["tuned_gd"]["c"] for st in studies],
+                 "gains_first_seed": {f"e={r['e']:g},lr={r['lr']:g}": r["gain"] for r in runs}},
+        counterexample=None if holds is not False else {
+            "e": reference[0], "lr": reference[1], "seeds": seeds, "gain": gain,
+            "losses_first_seed": mains[0]["losses"], "margin": threshold - gain["high"]},
+        tables={"runs": table}, figures=figures,
+        notes=paper + " Verdict from the median gain's bootstrap 95% interval over seeds (verify.intervals).")
+
+
+def _power_exponent(Ts: list[int], values: list[float]) -> float:
+    """log(g(T_max)/g(T_min)) / log(T_max/T_min): the power of T that g grows like over the range (nan when an
+    end is 0 or non-finite)."""
+    first, last = values[0], values[-1]
+    if not (first > 0 and last > 0 and math.isfinite(first) and math.isfinite(last)):
+        return math.nan
+    return math.log(last / first) / math.log(Ts[-1] / Ts[0])
