@@ -39,7 +39,8 @@ def per_iteration_scipy(problem, dim, iterations):
 
 
 def main() -> None:
-    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, scipy {scipy.__version__}, "
+    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+          f"scipy {scipy.__version__}, "
           f"threads {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
     gen = torch.Generator().manual_seed(0)
     print("\nper-iteration seconds, logistic regression m = 2d, reg 1e-2 (x0 = 0)")

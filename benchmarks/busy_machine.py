@@ -1,8 +1,10 @@
-"""A command's wall time on an idle machine and beside CPU-bound processes, interleaved (idle, busy, idle, busy…),
+r"""A command's wall time on an idle machine and beside CPU-bound processes, interleaved (idle, busy, idle, busy…),
 and the longest stretch it printed nothing.
 
-    python benchmarks/busy_machine.py --burners 2 --repeats 1 -- .venv/bin/verify run --budget quick --device cpu --out /tmp/b
-    python benchmarks/busy_machine.py --vs '.venv/bin/verify run X --threads 2 --out /tmp/c' -- .venv/bin/verify run X --out /tmp/d
+    python benchmarks/busy_machine.py --burners 2 --repeats 1 -- \
+        .venv/bin/verify run --budget quick --device cpu --out /tmp/b
+    python benchmarks/busy_machine.py --vs '.venv/bin/verify run X --threads 2 --out /tmp/c' -- \
+        .venv/bin/verify run X --out /tmp/d
 
 Each burner is a Python process spinning on one core for as long as the busy run lasts (what other users'
 jobs do to a shared 2-core machine). The command's stdout and stderr are read line by line as they come (no

@@ -150,7 +150,8 @@ def one_task(fl2o, task_name: str, scale: str, seeds: list[int], transfer: str |
             ours[(name, seed)] = outcome
         print(f"  {task_name}: our meta-training '{name}' {time.perf_counter() - t0:.0f} s", flush=True)
     starts = ("zeros", "normal") if task_name == "least-squares" else ("zeros",)
-    result = {"task": task.describe() + ("" if transfer is None else f" (trained on {task_name})"), "runs": base.runs, "unroll": base.unroll, "meta_lr": base.lr, "seeds": seeds,
+    result = {"task": task.describe() + ("" if transfer is None else f" (trained on {task_name})"),
+              "runs": base.runs, "unroll": base.unroll, "meta_lr": base.lr, "seeds": seeds,
               "their_seconds": {s: theirs[s].seconds for s in seeds}, "their_best_run": {s: theirs[s].best_run
                                                                                        for s in seeds},
               "our_seconds": {f"{n}/{s}": log["seconds"] for (n, s), (_, log) in ours.items()}, "starts": {}}
@@ -221,7 +222,7 @@ def report(results: list[dict]) -> str:
                 rows = per_seed.values()
                 methods = [k for k in next(iter(rows)) if not k.endswith("_params")]
 
-                def ratio(top: str, bottom) -> None:
+                def ratio(top: str, bottom, rows=rows, lines=lines) -> None:
                     values = []
                     for row in rows:
                         below = min(mean_summed(row[b]) for b in bottom) if isinstance(bottom, tuple) \

@@ -66,27 +66,35 @@ def main() -> None:
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "cfgd_caputo_step.md"))
     args = parser.parse_args()
     alpha, beta, c, probes = 0.6, 0.3, 0.1, 3
-    problems = {"H-function 1–50–1 tanh (d=150, 100 points)": hfunction_regression("h2", generator=torch.Generator().manual_seed(0)),
-                f"digit classifier 64–20–10 ReLU (d=1510, {args.classifier_n} samples)": digit_classifier(args.classifier_n)}
+    problems = {"H-function 1–50–1 tanh (d=150, 100 points)":
+                hfunction_regression("h2", generator=torch.Generator().manual_seed(0)),
+                f"digit classifier 64–20–10 ReLU (d=1510, {args.classifier_n} samples)":
+                digit_classifier(args.classifier_n)}
     load_before = f"{os.getloadavg()[0]:.2f}"
     rows = []
     for name, problem in problems.items():
         x = problem.initial_point(torch.Generator().manual_seed(1))
-        step = lambda mode, structured: caputo_gradient(problem, x, alpha, beta, c, hessian=mode, probes=probes,
-                                                        generator=torch.Generator().manual_seed(7),
-                                                        chunk_size=None if structured else args.chunk,
-                                                        structured=structured)
-        ref_t, ref = timed(lambda: reference_step(problem, x, alpha, beta, c, probes, torch.Generator().manual_seed(7),
-                                                  args.chunk), args.repeats)
-        probed_t, probed = timed(lambda: step("hutchinson", True), args.repeats)
-        exact_t, exact = timed(lambda: step("exact", True), args.repeats)
-        copies_t, copies = timed(lambda: step("exact", False), args.repeats)
-        rel = lambda a, b: (a - b).abs().max().item() / max(b.abs().max().item(), 1e-300)
+
+        def step(mode, structured, problem=problem, x=x):
+            return caputo_gradient(problem, x, alpha, beta, c, hessian=mode, probes=probes,
+                                   generator=torch.Generator().manual_seed(7),
+                                   chunk_size=None if structured else args.chunk, structured=structured)
+
+        def rel(a, b):
+            return (a - b).abs().max().item() / max(b.abs().max().item(), 1e-300)
+
+        ref_t, ref = timed(lambda problem=problem, x=x: reference_step(problem, x, alpha, beta, c, probes,
+                                                                       torch.Generator().manual_seed(7), args.chunk),
+                           args.repeats)
+        probed_t, probed = timed(lambda step=step: step("hutchinson", True), args.repeats)
+        exact_t, exact = timed(lambda step=step: step("exact", True), args.repeats)
+        copies_t, copies = timed(lambda step=step: step("exact", False), args.repeats)
         diffs = (rel(probed, ref), rel(exact, copies))
         rows.append((name, ref_t, probed_t, exact_t, copies_t, diffs))
         print(f"{name}: authors' approach (3 probes) {ref_t:.3f} s | ours 3 probes {probed_t:.3f} s "
               f"({ref_t / probed_t:.1f}×) | ours exact ∂²_jj {exact_t:.3f} s ({ref_t / exact_t:.1f}×) | "
-              f"ours exact, generic copies {copies_t:.3f} s | max rel. diff probes {diffs[0]:.1e}, exact {diffs[1]:.1e}")
+              f"ours exact, generic copies {copies_t:.3f} s | max rel. diff probes {diffs[0]:.1e}, "
+              f"exact {diffs[1]:.1e}")
     chunks = ", ".join(f"{problem.coordinate_chunk}" for problem in problems.values())
     machine = (f"CPU: {cpu_model()}; torch {torch.__version__}; threads {torch.get_num_threads()} "
                f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}); float64; best of {args.repeats}; "

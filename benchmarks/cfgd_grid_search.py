@@ -125,7 +125,8 @@ def main() -> None:
         "problems make the training chaotic), so the stacked and the sequential trainings are two round-off "
         "realisations of the same procedure; the tests compare short trainings to 1e-9.",
         "",
-        "| configuration (quick budget) | model | 5 × meta_train (s) | meta_train_many (s) | speed-up | max rel. difference |",
+        "| configuration (quick budget) | model | 5 × meta_train (s) | meta_train_many (s) | speed-up "
+        "| max rel. difference |",
         "|---|---|---|---|---|---|",
         *meta_rows,
         "",

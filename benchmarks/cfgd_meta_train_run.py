@@ -53,7 +53,8 @@ def main() -> None:
         f"threads {torch.get_num_threads()}; float64; best of {args.repeats}; load average before/after "
         f"{load_before:.2f} / {os.getloadavg()[0]:.2f}.",
         "",
-        "| task | model | one run (s) | runs at the full budget | meta-training at the full budget (min) | summed loss of the run |",
+        "| task | model | one run (s) | runs at the full budget | meta-training at the full budget (min) "
+        "| summed loss of the run |",
         "|---|---|---|---|---|---|",
         *rows,
         "",

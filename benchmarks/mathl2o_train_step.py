@@ -89,7 +89,7 @@ def main() -> None:
         qp = QP.random(cfg["N"], cfg["d"], cfg["b"], seed=0, dtype=torch.float32, device=device)
         ours = MathL2O(cfg["width"], cfg["e"], 3, seed=0, dtype=torch.float32, device=device)
 
-        def our_step():
+        def our_step(ours=ours, qp=qp, cfg=cfg):
             return training_step(ours, qp, cfg["T"], cfg["lr"])
 
         if args.ours_only:
@@ -109,7 +109,7 @@ def main() -> None:
         kwargs = dict(input_dim=cfg["d"], output_dim=cfg["b"], rho=0.0, s=5, device=device, ood=False,
                       ood_s=0.0, ood_t=0.0, dtype=torch.float32)
 
-        def their_step():
+        def their_step(cfg=cfg, qp=qp, theirs=theirs, meta=meta, opts=opts, kwargs=kwargs):
             problems = TheirQP(cfg["N"], qp.M.clone(), qp.Y.unsqueeze(-1).clone(), seed=None, **kwargs)
             theirs.reset_state(problems, None)
             logs = {f"iter-{j}": [] for j in range(cfg["T"])}
@@ -121,7 +121,8 @@ def main() -> None:
             ours_hist = [our_step() for _ in range(args.compare_training)]
             gap = max(abs(a - b) / abs(b) for a, b in zip(theirs_hist, ours_hist))
             print(f"[{name}] {args.compare_training} SGD iterations at lr={cfg['lr']:g}: theirs "
-                  f"{[f'{v:.5g}' for v in theirs_hist]}\n    ours {[f'{v:.5g}' for v in ours_hist]}; max rel. diff {gap:.2e}")
+                  f"{[f'{v:.5g}' for v in theirs_hist]}\n    ours {[f'{v:.5g}' for v in ours_hist]}; "
+                  f"max rel. diff {gap:.2e}")
             continue
         their_gd = their_step()[-2]  # F(X_T) before their first update (the last entry repeats it)
         our_gd = our_step()
@@ -132,7 +133,8 @@ def main() -> None:
         t_ours = time_calls(our_step, args.repeats, device)
         m_theirs, m_ours = statistics.median(t_theirs), statistics.median(t_ours)
         print(f"[{name}] seconds per iteration (median of {args.repeats}): theirs {m_theirs:.4f}"
-              f"{' (anomaly detection on)' if args.anomaly else ''}, ours {m_ours:.4f}, speed-up {m_theirs / m_ours:.2f}x")
+              f"{' (anomaly detection on)' if args.anomaly else ''}, ours {m_ours:.4f}, "
+              f"speed-up {m_theirs / m_ours:.2f}x")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ def test_claim_verdict_matches_expectation(claim, device, budget, tmp_path):
     ctx = Context(budget=budget, device=device, seed=0, figure_dir=str(tmp_path), claim_id=claim.id)
     record = run_claim(claim, ctx)
     detail = record.get("error") or record.get("evidence", {}).get("notes", "")
-    assert record["verdict"] not in ("error", "inconclusive"), f"{claim.id}: {record['verdict']}: {detail}\n{record.get('traceback', '')}"
+    assert record["verdict"] not in ("error", "inconclusive"), (
+        f"{claim.id}: {record['verdict']}: {detail}\n{record.get('traceback', '')}")
     assert record["matches"] is True, (
         f"{claim.id}: verdict {record['verdict']} contradicts expectation {claim.spec.expect}: {detail}; "
         f"numbers={record.get('evidence', {}).get('numbers')} counterexample={record.get('counterexample')}")

@@ -223,14 +223,24 @@ TABLE[f"{CFGD}.gauss_jacobi"] = cases(
     cfgd.gauss_jacobi, lambda: dict(s=3, alpha=0.5), s=st.one_of(bad_int(), sampled(10 ** 9)),
     alpha=st.one_of(outside(0.0, 1.0), st.floats(1 - 1.4e-8, 1.0), sampled(0.9999999999999999, 0.0, 1.0),
                     bad_tensor((2,))))
-_QUADRATIC = lambda: dict(A=spd3(), b=torch.zeros(3, dtype=F64), x=torch.ones(3, dtype=F64), alpha=0.5, beta=0.1,
-                          c=0.0)  # noqa: E731
+
+
+def _QUADRATIC():
+    return dict(A=spd3(), b=torch.zeros(3, dtype=F64), x=torch.ones(3, dtype=F64), alpha=0.5, beta=0.1,
+                c=0.0)
+
+
 TABLE[f"{CFGD}.quadratic_direction"] = cases(
     cfgd.quadratic_direction, _QUADRATIC, A=matrix3(ASYMMETRIC), b=bad_tensor((3,), ((5,),)),
     x=bad_tensor((3,), ((5,), ())), alpha=outside(0.0, 1.0), beta=bad_finite(arrays=True),
     c=bad_finite(arrays=True))
-_RUN = lambda: dict(A=spd3(), b=torch.zeros(3, dtype=F64), x0=torch.ones(3, dtype=F64), alpha=0.5, beta=0.1,
-                    lr=0.1, steps=2)  # noqa: E731
+
+
+def _RUN():
+    return dict(A=spd3(), b=torch.zeros(3, dtype=F64), x0=torch.ones(3, dtype=F64), alpha=0.5, beta=0.1,
+                lr=0.1, steps=2)
+
+
 TABLE[f"{CFGD}.na_cfgd"] = cases(
     cfgd.na_cfgd, lambda: {**_RUN(), "c": 0.0}, A=matrix3(ASYMMETRIC), x0=bad_tensor((3,), ((4,),)),
     alpha=outside(0.0, 1.0), c=bad_finite(arrays=True),
@@ -280,9 +290,14 @@ TABLE[f"{CFGD}.LSTMOptimizer"] = cases(
     cfgd.LSTMOptimizer, lambda: dict(hidden=3), hidden=bad_int(), preprocessing=bad_positive(), scale=bad_positive())
 
 # implementations.cfgd.training
-_TRAIN_MODEL = lambda: dict(model=cfgd.L2OCFGD(hidden=3), make_problem=lambda g: (least_squares(), torch.zeros(3)),
-                            iterations=2, step_size=cfgd.ExactLineSearch(), runs=1, unroll=2, lr=1e-3,
-                            generator=torch.Generator().manual_seed(0))  # noqa: E731
+
+
+def _TRAIN_MODEL():
+    return dict(model=cfgd.L2OCFGD(hidden=3), make_problem=lambda g: (least_squares(), torch.zeros(3)),
+                iterations=2, step_size=cfgd.ExactLineSearch(), runs=1, unroll=2, lr=1e-3,
+                generator=torch.Generator().manual_seed(0))
+
+
 BAD_MODEL = sampled(None, "m", 3, torch.nn.Linear(2, 2))
 TABLE[f"{TRAIN}.meta_train"] = cases(
     training.meta_train, lambda: dict(config=small_config()), config=sampled(None, 3, "c", {}, small_config().task),
@@ -350,9 +365,14 @@ TABLE[f"{CFGD}.L2OCFGD"] += cases(cfgd.L2OCFGD, lambda: dict(hidden=3), directio
 TABLE[f"{TRAIN}.meta_train_many"] = cases(
     training.meta_train_many, lambda: dict(configs=[small_config()]), configs=sampled(None, 3, [3], "c"),
     checkpoint_paths=sampled(3, [3], [UNUSED_PATH, UNUSED_PATH]), checkpoint_every=bad_int())
-_STATIC = lambda: dict(problems=cfgd.stack_problems([least_squares()]), x0=torch.zeros(1, 3, dtype=F64), steps=2,
-                       alpha=torch.tensor([0.5], dtype=F64), beta=torch.tensor([0.0], dtype=F64),
-                       c=torch.zeros(1, 3, dtype=F64))  # noqa: E731
+
+
+def _STATIC():
+    return dict(problems=cfgd.stack_problems([least_squares()]), x0=torch.zeros(1, 3, dtype=F64), steps=2,
+                alpha=torch.tensor([0.5], dtype=F64), beta=torch.tensor([0.0], dtype=F64),
+                c=torch.zeros(1, 3, dtype=F64))
+
+
 TABLE[f"{CFGD}.static_runs"] = cases(
     cfgd.static_runs, _STATIC, problems=sampled(None, 3, least_squares()), x0=bad_tensor((1, 3), ((2, 3), (3,))),
     steps=bad_int(), alpha=st.one_of(bad_tensor((1,), ((2,),)), sampled(torch.tensor([1.0], dtype=F64))),
@@ -575,8 +595,13 @@ TABLE[f"{PROB}.DigitCNNObjective"] = (
           reg=bad_nonnegative(), module=sampled(None, 3, torch.nn.Linear(2, 2)))
     + cases(problems.DigitCNNObjective.create, lambda: dict(n=8), n=st.one_of(not_none(bad_int()), sampled(1798)),
             reg=bad_nonnegative(), seed=BAD_SEED, dtype=BAD_DTYPE, device=BAD_DEVICE))
-_MLP = lambda: dict(sizes=(1, 3, 1), activation="tanh", output_bias=False, inputs=Z, targets=Z,
-                    loss="half-sse")  # noqa: E731
+
+
+def _MLP():
+    return dict(sizes=(1, 3, 1), activation="tanh", output_bias=False, inputs=Z, targets=Z,
+                loss="half-sse")
+
+
 _MLP_MODULE = problems.FlatMLPObjective.create(**_MLP()).module
 TABLE[f"{PROB}.FlatMLPObjective"] = (
     cases(problems.FlatMLPObjective.create, _MLP,

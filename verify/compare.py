@@ -100,7 +100,8 @@ def compare(old: dict, new: dict, rtol: float = DEFAULT_RTOL) -> dict:
     environment = {key: {"old": old_env.get(key), "new": new_env.get(key)} for key in ENVIRONMENT_KEYS
                    if old_env.get(key) != new_env.get(key)}
     settings = {key: {"old": old["run"].get(key), "new": new["run"].get(key)}
-                for key in ("budget", "seed", "device", "dtype", "threads") if old["run"].get(key) != new["run"].get(key)}
+                for key in ("budget", "seed", "device", "dtype", "threads")
+                if old["run"].get(key) != new["run"].get(key)}
     return {"rtol": rtol, "verdict_changes": verdicts,
             "added": sorted(set(after) - set(before)), "removed": sorted(set(before) - set(after)),
             "moved": moved, "moved_claims": sorted({m["id"] for m in moved}),
@@ -145,7 +146,8 @@ def render_text(result: dict, limit: int = 20) -> str:
               for key, change in {**result["settings"], **result["environment"]}.items()]
     lines.append(f"verdicts changed: {len(result['verdict_changes'])}")
     lines += [f"  {c['id']}: {c['old']} -> {c['new']}" for c in result["verdict_changes"]]
-    lines.append(f"claims added: {', '.join(result['added']) or 'none'}; removed: {', '.join(result['removed']) or 'none'}")
+    lines.append(f"claims added: {', '.join(result['added']) or 'none'}; "
+                 f"removed: {', '.join(result['removed']) or 'none'}")
     lines.append(f"numbers moved beyond rtol {result['rtol']:g}: {len(result['moved'])} in "
                  f"{len(result['moved_claims'])} claims")
     lines += [f"  {m['id']} {m['path']}: {_value(m['old'])} -> {_value(m['new'])}" for m in result["moved"][:limit]]

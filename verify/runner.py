@@ -418,7 +418,7 @@ def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Pat
     finished = (_in_parallel(todo, config, device, display) if config.jobs > 1 and len(todo) > 1
                 else one_at_a_time())
     with closing(finished):
-        for index, (spec, record) in enumerate(finished, start=1):
+        for index, (_spec, record) in enumerate(finished, start=1):
             record["code"] = run_info["environment"]["code"]
             with deferred():
                 append_record(out, record)

@@ -84,7 +84,8 @@ def spectral_stability_bound(H, A) -> dict[str, float]:
     S = root @ H @ root
     lam_A = torch.linalg.eigvalsh(A)
     kappa_A = float(lam_A[-1] / lam_A[0])
-    a_norm = (1 - float(torch.linalg.matrix_norm(eye - S, 2))) / (kappa_A ** 0.5 * float(torch.linalg.matrix_norm(S, 2)))
+    a_norm = ((1 - float(torch.linalg.matrix_norm(eye - S, 2)))
+              / (kappa_A ** 0.5 * float(torch.linalg.matrix_norm(S, 2))))
     M = H @ A
     two_norm = (1 - float(torch.linalg.matrix_norm(eye - M, 2))) / float(torch.linalg.matrix_norm(M, 2))
     return {"a_norm": a_norm, "two_norm": two_norm, "bound": max(a_norm, two_norm, 0.0),

@@ -43,7 +43,10 @@ def _rank_two(H: torch.Tensor, w: torch.Tensor, u: torch.Tensor, out: torch.Tens
     left, right = torch.stack([w, u], dim=-1), torch.stack([u, w], dim=-1)
     if H.dim() == 2:
         return torch.addmm(H, left, right.T, out=out) if out is not None else torch.addmm(H, left, right.T)
-    flat = lambda t: t.reshape(-1, *t.shape[-2:])
+
+    def flat(t):
+        return t.reshape(-1, *t.shape[-2:])
+
     if out is not None:
         torch.baddbmm(flat(H), flat(left), flat(right).transpose(-1, -2), out=flat(out))
         return out
@@ -78,7 +81,8 @@ def powell_damped_y(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor,
 
 
 def inverse_bfgs_update(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor, safeguard: str = "skip",
-                        curvature_eps: float = 1e-10, bs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                        curvature_eps: float = 1e-10,
+                        bs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(H⁺, fired): the safeguarded inverse BFGS update of H (..., d, d) with step s and gradient change y.
 
     ``fired`` (...,) is True where the safeguard acted (update skipped, or y damped). With ``"skip"``

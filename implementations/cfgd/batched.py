@@ -146,17 +146,17 @@ class MLPBatch:
         inputs = self.inputs[rows] if x.dim() == 2 else self.inputs[rows].unsqueeze(1)
         Z = inputs @ W1.transpose(-1, -2) + b1.unsqueeze(-2)
         H = self._sigma(Z)
-        O = H @ W2.transpose(-1, -2)
+        outputs = H @ W2.transpose(-1, -2)
         if b2 is not None:
-            O = O + b2.unsqueeze(-2)
-        return Z, H, O, W2
+            outputs = outputs + b2.unsqueeze(-2)
+        return Z, H, outputs, W2
 
     def value(self, x: torch.Tensor, rows: slice = slice(None)) -> torch.Tensor:
         """½ Σ_i ‖out_i − y_i‖² per problem: x (B, d) → (B,), x (B, E, d) → (B, E); ``rows``: the problems x
         belongs to (all by default)."""
-        _, _, O, _ = self._forward(x, rows)
+        _, _, outputs, _ = self._forward(x, rows)
         targets = self.targets[rows] if x.dim() == 2 else self.targets[rows].unsqueeze(1)
-        return 0.5 * ((O - targets) ** 2).sum((-1, -2))
+        return 0.5 * ((outputs - targets) ** 2).sum((-1, -2))
 
     def values_along(self, x: torch.Tensor, direction: torch.Tensor, etas: torch.Tensor) -> torch.Tensor:
         """f_b(x_b − η_e D_b) for every run b and step size η_e: (B, E). The hidden pre-activations are affine
@@ -176,19 +176,20 @@ class MLPBatch:
             rows = slice(start, start + chunk)
             H = self._sigma(base[rows].unsqueeze(1) - eta * slope[rows].unsqueeze(1))  # (b, E, n, h)
             out_weights = W2[rows].unsqueeze(1) - eta * dW2[rows].unsqueeze(1)       # (b, E, o, h)
-            O = H @ out_weights.transpose(-1, -2)
+            outputs = H @ out_weights.transpose(-1, -2)
             if b2 is not None:
-                O = O + (b2[rows].unsqueeze(1) - etas.view(1, -1, 1) * db2[rows].unsqueeze(1)).unsqueeze(-2)
-            parts.append(0.5 * ((O - self.targets[rows].unsqueeze(1)) ** 2).sum((-1, -2)))
+                outputs = outputs + (b2[rows].unsqueeze(1)
+                                     - etas.view(1, -1, 1) * db2[rows].unsqueeze(1)).unsqueeze(-2)
+            parts.append(0.5 * ((outputs - self.targets[rows].unsqueeze(1)) ** 2).sum((-1, -2)))
         return torch.cat(parts)
 
     def partials(self, x: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(∂_j f, ∂²_jj f) at x with x_j := tau_j, for every flat coordinate j (B, d), in closed form."""
         n_in, hidden, n_out = self.sizes
-        Z, H, O, W2 = self._forward(x)
+        Z, H, outputs, W2 = self._forward(x)
         shift = tau - x
         first_count = hidden * n_in + hidden
-        residual = (O - self.targets).transpose(1, 2)                               # (B, o, n)
+        residual = (outputs - self.targets).transpose(1, 2)                         # (B, o, n)
         # first layer: pre-activation p = Z_a + t u, output O + (σ(p) − σ(Z_a)) w, w = W2[:, a]
         z = Z[..., self.unit].transpose(1, 2)                                       # (B, K1, n)
         pre = z + shift[:, :first_count].unsqueeze(-1) * self.u

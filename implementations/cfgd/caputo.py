@@ -84,11 +84,12 @@ def coordinate_derivatives(f: Callable[[torch.Tensor], torch.Tensor], x: torch.T
             (1/K) Σ_k |v_kj (H(y_i) v_k)_j| (hessian="hutchinson-abs", the authors' code).
     probe_vectors: (K, d) Rademacher probes, shared by all points (each coordinate's estimate has the
     distribution of an independent draw; only cross-coordinate correlations differ from fresh probes).
-    structured: if f.has_coordinate_structure is true and f provides ``coordinate_line(x, j, t)`` = f(x + t e_j) (vmappable over (j, t); e.g. the
-    one-hidden-layer MLPs of implementations.problems.flat_mlp, which compute it as a rank-one correction of
-    one shared forward pass), differentiate that in t (and in x along v for a probe) instead of f at a full
-    copy of x per point; when f also provides ``f.coordinate_partials(x, j, t[, probe_vectors])`` (both
-    partials, or the probes' mixed partials, in closed form, batched over points) use that. Same values to round-off; far cheaper for networks.
+    structured: if f.has_coordinate_structure is true and f provides ``coordinate_line(x, j, t)`` = f(x + t e_j)
+    (vmappable over (j, t); e.g. the one-hidden-layer MLPs of implementations.problems.flat_mlp, which compute it
+    as a rank-one correction of one shared forward pass), differentiate that in t (and in x along v for a probe)
+    instead of f at a full copy of x per point; when f also provides
+    ``f.coordinate_partials(x, j, t[, probe_vectors])`` (both partials, or the probes' mixed partials, in closed
+    form, batched over points) use that. Same values to round-off; far cheaper for networks.
     chunk_size: points per batched call; None gives the closed form every point in one call (it shares its base
     and tangent passes across them and chunks the rest itself) and DEFAULT_CHUNK points to the other routes.
     Everything is computed on detached inputs (values carry no autograd graph). Derived.
@@ -101,12 +102,14 @@ def coordinate_derivatives(f: Callable[[torch.Tensor], torch.Tensor], x: torch.T
     structured = structured and bool(getattr(f, "has_coordinate_structure", False))
     line = getattr(f, "coordinate_line", None) if structured else None
     closed_form = getattr(f, "coordinate_partials", None) if structured else None
-    if closed_form is not None:
-        per_point = _closed_form_derivatives(closed_form, x, hessian, probe_vectors)
-        arguments = lambda idx, vals: (idx, vals - x[idx])
-    elif line is not None:
-        per_point = _line_derivatives(line, x, hessian, probe_vectors)
-        arguments = lambda idx, vals: (idx, vals - x[idx])
+    if closed_form is not None or line is not None:
+        if closed_form is not None:
+            per_point = _closed_form_derivatives(closed_form, x, hessian, probe_vectors)
+        else:
+            per_point = _line_derivatives(line, x, hessian, probe_vectors)
+
+        def arguments(idx, vals):
+            return idx, vals - x[idx]
     else:
         per_point = _copy_derivatives(f, hessian, probe_vectors)
         basis_rows = torch.eye(dim, dtype=x.dtype, device=x.device)

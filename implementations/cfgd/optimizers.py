@@ -93,8 +93,8 @@ class ExactLineSearch:
 
 
 def authors_lookahead_grid() -> tuple[float, ...]:
-    """The code's default grid: t·10^(−l), t ∈ {1/4, 1/2, 3/4, 1}, l = 1..7 (28 values, at most 0.1)."""
-    return tuple(t * 10.0 ** (-l) for t in (0.25, 0.5, 0.75, 1.0) for l in range(1, 8))
+    """The code's default grid: t·10^(−k), t ∈ {1/4, 1/2, 3/4, 1}, k = 1..7 (28 values, at most 0.1)."""
+    return tuple(t * 10.0 ** (-k) for t in (0.25, 0.5, 0.75, 1.0) for k in range(1, 8))
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,8 @@ class LayerwiseLookahead:
         n_in, hidden, _ = sizes
         first = hidden * n_in + hidden
         W1, b1, W2 = x[:hidden * n_in].reshape(hidden, n_in), x[hidden * n_in:first], x[first:]
-        dW1, db1, dW2 = direction[:hidden * n_in].reshape(hidden, n_in), direction[hidden * n_in:first], direction[first:]
+        dW1, db1, dW2 = (direction[:hidden * n_in].reshape(hidden, n_in), direction[hidden * n_in:first],
+                         direction[first:])
         etas = torch.tensor(self.grid, dtype=x.dtype, device=x.device)
         pre = (f.inputs @ W1.T + b1) - etas.view(-1, 1, 1) * (f.inputs @ dW1.T + db1)      # (E, n, h)
         H = ACTIVATION_FUNCTIONS[f.activation](pre)

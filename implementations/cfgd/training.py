@@ -93,7 +93,8 @@ class TaskConfig:
         ``h2(n=100, hidden=50, iterations=600)``."""
         used = ("d", "m") if self.name == "least-squares" else ("n", "hidden")
         sizes = ", ".join(f"{key}={getattr(self, key)}" for key in (*used, "iterations"))
-        extra = "".join(f", {key}={getattr(self, key)}" for key, default in (("start", "zeros"), ("step_rule", "default"))
+        extra = "".join(f", {key}={getattr(self, key)}"
+                        for key, default in (("start", "zeros"), ("step_rule", "default"))
                         if getattr(self, key) != default)
         return f"{self.name}({sizes}{extra})"
 
@@ -562,9 +563,11 @@ class StaticGrid:
 
     def configurations(self, variant: str) -> list[dict]:
         if variant == "NA":
-            return [dict(alpha=a, beta=b, c=c) for a, b, c in itertools.product(self.alphas, self.betas, self.terminals)]
+            return [dict(alpha=a, beta=b, c=c)
+                    for a, b, c in itertools.product(self.alphas, self.betas, self.terminals)]
         if variant == "AT":
-            return [dict(history=h, alpha=a, beta=b) for h, a, b in itertools.product(self.histories, self.alphas, self.betas)]
+            return [dict(history=h, alpha=a, beta=b)
+                    for h, a, b in itertools.product(self.histories, self.alphas, self.betas)]
         raise ValueError(f"variant must be 'NA' or 'AT', got {variant!r}")
 
 

@@ -182,8 +182,8 @@ def ntk_constants(model: MathL2O, qp: QP, T: int, directions: int = 4, rounds: i
         distances = sample_distances(sampled_radius, step_length)
         for u in sample_directions if distances else []:
             on_ray = functools.lru_cache(maxsize=None)(functools.partial(along, u))  # the grid is shared
-            gamma = max(gamma, ray_maximum(lambda distance: on_ray(distance)[0], distances))
-            lipschitz = max(lipschitz, ray_maximum(lambda distance: on_ray(distance)[1], distances))
+            gamma = max(gamma, ray_maximum(lambda distance, on_ray=on_ray: on_ray(distance)[0], distances))
+            lipschitz = max(lipschitz, ray_maximum(lambda distance, on_ray=on_ray: on_ray(distance)[1], distances))
         radius = radius_for(gamma)
     sigma_last, tail = math.nan, math.nan
     if not bool((model.last != 0).any()):

@@ -217,7 +217,7 @@ class FlatMLPObjective(TensorSummaryRepr):
         layer, row, col = self._coordinate_table(x.device).unbind(0)
         layer, row, col = layer[index], row[index], col[index]
         W2 = list(self.unflatten(x).values())[2]
-        Z, H, O = self._forward_parts(x)
+        Z, H, outputs = self._forward_parts(x)
         n_in, n_hidden, n_out = self.sizes
         dtype = x.dtype
         hidden_row = (torch.arange(n_hidden, device=x.device) == row).to(dtype)
@@ -227,8 +227,8 @@ class FlatMLPObjective(TensorSummaryRepr):
         bias = (col < 0).to(dtype)
         z_a = Z @ hidden_row
         u = self.inputs @ input_col + bias
-        first = O + (self._activate(z_a + t * u) - self._activate(z_a)).unsqueeze(-1) * (W2 @ hidden_row)
-        second = O + t * (H @ hidden_col + bias).unsqueeze(-1) * out_row
+        first = outputs + (self._activate(z_a + t * u) - self._activate(z_a)).unsqueeze(-1) * (W2 @ hidden_row)
+        second = outputs + t * (H @ hidden_col + bias).unsqueeze(-1) * out_row
         return self.loss_of(torch.where(layer == 0, first, second))
 
     def coordinate_partials(self, x: torch.Tensor, index: torch.Tensor, t: torch.Tensor,
@@ -257,10 +257,10 @@ class FlatMLPObjective(TensorSummaryRepr):
             raise ValueError(f"coordinate_partials needs a one-hidden-layer MLP, got sizes {self.sizes}")
         layer, row, col = self._coordinate_table(x.device)[:, index]
         W2 = list(self.unflatten(x).values())[2]
-        Z, H, O = self._forward_parts(x)
+        Z, H, outputs = self._forward_parts(x)
         slope_Z = self._activation_derivatives(Z)[0]
         # outputs are laid out (…, o, n), samples last: reductions over the few outputs vectorise far better
-        O = O.T
+        outputs = outputs.T
         tangents = None
         if probe_vectors is not None:
             V = [list(self.unflatten(v).values()) for v in probe_vectors]
@@ -279,11 +279,11 @@ class FlatMLPObjective(TensorSummaryRepr):
             points = torch.arange(start, min(start + self.coordinate_chunk, t.shape[0]), device=t.device)
             hidden, output = points[layer[points] == 0], points[layer[points] != 0]
             if hidden.numel():
-                first[hidden], second[hidden] = self._hidden_partials(row[hidden], col[hidden], t[hidden], Z, O,
-                                                                      slope_Z, W2, tangents)
+                first[hidden], second[hidden] = self._hidden_partials(row[hidden], col[hidden], t[hidden], Z,
+                                                                      outputs, slope_Z, W2, tangents)
             if output.numel():
-                first[output], second[output] = self._output_partials(row[output], col[output], t[output], H, O,
-                                                                      tangents)
+                first[output], second[output] = self._output_partials(row[output], col[output], t[output], H,
+                                                                      outputs, tangents)
         return first, second
 
     def _forward_parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -293,15 +293,16 @@ class FlatMLPObjective(TensorSummaryRepr):
         H = self._activate(Z)
         return Z, H, H @ params[2].T + (params[3] if self.output_bias else 0)
 
-    def _hidden_partials(self, a, b, shift, Z, O, slope_Z, W2, tangents):
-        """coordinate_partials for first-layer coordinates W1[a, b] (b ≥ 0) or b1[a] (b = −1); O is (o, n)."""
+    def _hidden_partials(self, a, b, shift, Z, outputs, slope_Z, W2, tangents):
+        """coordinate_partials for first-layer coordinates W1[a, b] (b ≥ 0) or b1[a] (b = −1); outputs is
+        (o, n)."""
         u = torch.where((b >= 0).unsqueeze(-1), self.inputs[:, b.clamp_min(0)].T, torch.ones_like(shift).unsqueeze(-1))
         z = Z[:, a].T                                                                       # (B, n)
         pre = z + shift.unsqueeze(-1) * u
         slope, bend = self._activation_derivatives(pre)
         w = W2[:, a].T.unsqueeze(-1)                                                        # (B, o, 1)
         moved = self._activate(pre) - self._activate(z)
-        grad, hessian_times = self._loss_derivatives(O + w * moved.unsqueeze(1))
+        grad, hessian_times = self._loss_derivatives(outputs + w * moved.unsqueeze(1))
         k = slope * u
         grad_w = (grad * w).sum(-2)
         hw = hessian_times(w)                                                               # (B, o, n) = ∇²ℓ w
@@ -318,12 +319,13 @@ class FlatMLPObjective(TensorSummaryRepr):
         mixed = k.unsqueeze(1) * (V2_a @ grad + d_out_hw) + (bend * u * grad_w).unsqueeze(1) * P_a
         return first, mixed.sum(-1)
 
-    def _output_partials(self, o, a, shift, H, O, tangents):
-        """coordinate_partials for second-layer coordinates W2[o, a] (a ≥ 0) or b2[o] (a = −1); O is (o, n)."""
+    def _output_partials(self, o, a, shift, H, outputs, tangents):
+        """coordinate_partials for second-layer coordinates W2[o, a] (a ≥ 0) or b2[o] (a = −1); outputs is
+        (o, n)."""
         weight = (a >= 0).unsqueeze(-1)
         v = torch.where(weight, H[:, a.clamp_min(0)].T, torch.ones_like(shift).unsqueeze(-1))    # (B, n)
         e = torch.nn.functional.one_hot(o, self.sizes[2]).to(H.dtype).unsqueeze(-1)        # (B, o, 1)
-        grad, hessian_times = self._loss_derivatives(O + e * (shift.unsqueeze(-1) * v).unsqueeze(1))
+        grad, hessian_times = self._loss_derivatives(outputs + e * (shift.unsqueeze(-1) * v).unsqueeze(1))
         grad_e = (grad * e).sum(-2)
         he = hessian_times(e)
         e_he = (e * he).sum(-2)
@@ -362,7 +364,7 @@ class FlatMLPObjective(TensorSummaryRepr):
     def _coordinate_table(self, device) -> torch.Tensor:
         """(3, d) long tensor: for each flat coordinate its layer (0 or 1), row, and column (−1 for a bias)."""
         rows = []
-        for position, (name, shape) in enumerate(self.shapes.items()):
+        for _position, (name, shape) in enumerate(self.shapes.items()):
             layer = 0 if name.startswith("0.") else 1
             if len(shape) == 2:
                 r, c = torch.meshgrid(torch.arange(shape[0]), torch.arange(shape[1]), indexing="ij")

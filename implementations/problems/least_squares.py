@@ -86,7 +86,8 @@ class LeastSquares(TensorSummaryRepr):
         probe_vectors V (K, d), (φ_j'(t_i), M) with M[i, k] = (Q v_k)_j, the same at every point. The
         interface of FlatMLPObjective.coordinate_partials (used by implementations.cfgd.caputo)."""
         if not self.has_coordinate_structure:
-            raise ValueError(f"coordinate_partials needs a single instance, A of shape (m, d); got {tuple(self.A.shape)}")
+            raise ValueError("coordinate_partials needs a single instance, A of shape (m, d); "
+                             f"got {tuple(self.A.shape)}")
         curvature = (self.A * self.A).sum(0)[index]
         first = self.gradient(x)[index] + t * curvature
         if probe_vectors is None:

@@ -26,7 +26,8 @@ def test_strong_wolfe_step_satisfies_both_conditions_like_scipy(a, b):
         return
     p = -g / float(g.norm())
     result = strong_wolfe(f, x, f.value(x), g, p)
-    scipy_alpha = so.line_search(lambda z: float(f.value(torch.tensor(z))), lambda z: f.gradient(torch.tensor(z)).numpy(),
+    scipy_alpha = so.line_search(lambda z: float(f.value(torch.tensor(z))),
+                                 lambda z: f.gradient(torch.tensor(z)).numpy(),
                                  x.numpy(), p.numpy(), c1=1e-4, c2=0.9)[0]
     if scipy_alpha is not None:
         assert result.success, result.reason
@@ -71,7 +72,8 @@ def test_line_search_rejects_bad_constants():
 def test_bfgs_with_line_search_reaches_scipy_bfgs_minimum(line_search):
     problem = LogisticRegression.random(8, 40, reg=1e-2, generator=torch.Generator().manual_seed(2))
     reference = so.minimize(lambda z: float(problem.value(torch.tensor(z))), np.zeros(8),
-                            jac=lambda z: problem.gradient(torch.tensor(z)).numpy(), method="BFGS", options=dict(gtol=1e-10))
+                            jac=lambda z: problem.gradient(torch.tensor(z)).numpy(), method="BFGS",
+                            options=dict(gtol=1e-10))
     trace = bfgs_line_search(problem, torch.zeros(8), 100, line_search, gtol=1e-9)
     assert float(trace.x[0].sub(torch.tensor(reference.x)).norm()) < 1e-6
     assert trace.iterations <= 3 * reference.nit + 5
@@ -85,10 +87,12 @@ def test_lbfgs_baseline_converges_and_counts_evaluations():
 
 
 def test_adam_baseline_decreases_f_and_records_divergence_instead_of_raising():
-    problem = Quadratic.create(torch.diag(torch.tensor([1.0, 4.0], dtype=torch.float64)), torch.zeros(2, dtype=torch.float64))
+    problem = Quadratic.create(torch.diag(torch.tensor([1.0, 4.0], dtype=torch.float64)),
+                               torch.zeros(2, dtype=torch.float64))
     trace = adam(problem, torch.ones(2, dtype=torch.float64), 200, lr=0.05)
     assert int(trace.diverged_at[0]) == -1 and trace.series("f")[-1, 0] < 1e-3 * float(trace.f0[0])
-    concave = Quadratic.create(-torch.eye(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64), require_spd=False)
+    concave = Quadratic.create(-torch.eye(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64),
+                               require_spd=False)
     blown = adam(concave, torch.full((2,), 1e153, dtype=torch.float64), 50, lr=1e153)
     assert int(blown.diverged_at[0]) >= 0 and np.isnan(blown.series("f")[-1, 0])
 

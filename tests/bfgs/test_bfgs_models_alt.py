@@ -46,7 +46,7 @@ def test_output_stays_in_declared_interval_for_any_finite_input(name, values, sc
     x = torch.as_tensor(values)
     state = None
     with torch.no_grad():
-        for step in range(2):  # a second call exercises a recurrent state where there is one
+        for _step in range(2):  # a second call exercises a recurrent state where there is one
             P, clipped, state = model(x, -x, x * 1e-3, state)
             assert torch.isfinite(P).all() and float(P.min()) >= 0.3 and float(P.max()) <= 1.7
             assert 0 <= float(clipped.min()) and float(clipped.max()) <= 1
@@ -136,7 +136,8 @@ def test_activation_memory_and_parameter_counts():
     for name in MODELS:
         model = MODELS[name]()
         assert parameter_count(model) == sum(p.numel() for p in model.parameters())
-        small, large = saved_activation_bytes(model, x[:, :25], x[:, :25], x[:, :25]), saved_activation_bytes(model, x, x, x)
+        small = saved_activation_bytes(model, x[:, :25], x[:, :25], x[:, :25])
+        large = saved_activation_bytes(model, x, x, x)
         assert 0 < small < large
 
 

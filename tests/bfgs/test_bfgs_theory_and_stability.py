@@ -80,4 +80,5 @@ def test_contraction_check_accepts_an_ill_conditioned_A_whose_plain_inverse_is_n
     A = torch.tensor(ILL_CONDITIONED_A, dtype=torch.float64)
     assert torch.equal(spd_inverse(A), spd_inverse(A).mT)
     assert contraction_margin((ILL_CONDITIONED_A, [0.0] * 5, [0.0] * 5, [0.0] * 5)) <= 0
-    assert contraction_margin((ILL_CONDITIONED_A, [1.0, -2.0, 0.5, 3.0, 0.1], [0.0] * 5, [0.5, 1.0, 1.5, 2.0, 0.0])) <= 0
+    assert contraction_margin((ILL_CONDITIONED_A, [1.0, -2.0, 0.5, 3.0, 0.1], [0.0] * 5,
+                               [0.5, 1.0, 1.5, 2.0, 0.0])) <= 0

@@ -64,7 +64,10 @@ def test_caputo_gradient_matches_mpmath_oracle_for_sin_on_both_sides(x, c):
 def test_caputo_gradient_tends_to_gradient_as_alpha_tends_to_one():
     """α → 1, β = 0: the single node τ = c + (x−c)/(2−α) → x, so D f → ∇f (error O(1−α))."""
     A, b, gen = random_quadratic(1, 4)
-    f = lambda v: torch.sum(torch.exp(v)) + 0.5 * v @ A @ v + b @ v
+
+    def f(v):
+        return torch.sum(torch.exp(v)) + 0.5 * v @ A @ v + b @ v
+
     x = torch.randn(4, generator=gen, dtype=torch.float64)
     gradient = torch.func.grad(f)(x)
     errors = [(caputo_gradient(f, x, 1 - h, 0.0, x - 1.0) - gradient).abs().max().item() for h in (1e-2, 1e-4)]
@@ -73,7 +76,9 @@ def test_caputo_gradient_tends_to_gradient_as_alpha_tends_to_one():
 
 def test_hutchinson_mode_equals_exact_when_the_hessian_is_diagonal():
     """(v⊙Hv)_j = H_jj exactly for diagonal H, whatever the probes (the estimator's variance Σ_{k≠j}H_jk²/K is 0)."""
-    f = lambda v: torch.sum(torch.cos(v) * torch.arange(1, 6, dtype=v.dtype))
+    def f(v):
+        return torch.sum(torch.cos(v) * torch.arange(1, 6, dtype=v.dtype))
+
     x = torch.linspace(-1, 1, 5, dtype=torch.float64)
     exact = caputo_gradient(f, x, 0.4, 0.7, 0.3)
     probed = caputo_gradient(f, x, 0.4, 0.7, 0.3, hessian="hutchinson", probes=3,
@@ -85,7 +90,10 @@ def test_vectorised_coordinate_derivatives_equal_one_copy_per_coordinate_referen
     """The nested-jvp route and the authors' route (one parameter copy per point, reverse mode, double
     backward per probe) agree to round-off with the same probes."""
     A, b, gen = random_quadratic(2, 7)
-    f = lambda v: torch.log1p(torch.exp(v @ A @ v / 7)) + b @ torch.tanh(v)
+
+    def f(v):
+        return torch.log1p(torch.exp(v @ A @ v / 7)) + b @ torch.tanh(v)
+
     x = torch.randn(7, generator=gen, dtype=torch.float64)
     index = torch.arange(7).repeat_interleave(2)
     values = torch.randn(14, generator=gen, dtype=torch.float64)
@@ -109,8 +117,11 @@ def test_meta_gradient_in_c_matches_the_closed_form_derivative():
 
 
 def test_authors_direction_agrees_above_c_and_differs_below_c():
-    """Code variant: equal to ours for x > c with a convex 1-D quadratic; reflected node and flipped β-sign for x < c."""
-    f = lambda v: (v * v).sum() - 0.5 * v.sum()
+    """Code variant: equal to ours for x > c with a convex 1-D quadratic; reflected node and flipped β-sign for
+    x < c."""
+    def f(v):
+        return (v * v).sum() - 0.5 * v.sum()
+
     for x, c, same in ((2.0, 1.0, True), (-1.0, 1.0, False)):
         xt = torch.tensor([x], dtype=torch.float64)
         ours = caputo_gradient(f, xt, 0.5, 0.3, c)
@@ -143,9 +154,12 @@ def small_mlps():
     from implementations.problems.flat_mlp import FlatMLPObjective
     gen = torch.Generator().manual_seed(4)
     X = torch.randn(20, 3, generator=gen, dtype=torch.float64)
-    yield FlatMLPObjective.create((3, 4, 2), "tanh", True, X, torch.randn(20, 2, generator=gen, dtype=torch.float64), "half-sse")
-    yield FlatMLPObjective.create((3, 5, 4), "relu", True, X, torch.randint(0, 4, (20,), generator=gen), "cross-entropy")
-    yield FlatMLPObjective.create((3, 4, 1), "tanh", False, X, torch.randn(20, 1, generator=gen, dtype=torch.float64), "half-sse")
+    yield FlatMLPObjective.create((3, 4, 2), "tanh", True, X, torch.randn(20, 2, generator=gen, dtype=torch.float64),
+                                  "half-sse")
+    yield FlatMLPObjective.create((3, 5, 4), "relu", True, X, torch.randint(0, 4, (20,), generator=gen),
+                                  "cross-entropy")
+    yield FlatMLPObjective.create((3, 4, 1), "tanh", False, X, torch.randn(20, 1, generator=gen, dtype=torch.float64),
+                                  "half-sse")
 
 
 @pytest.mark.parametrize("mode", ["exact", "hutchinson", "hutchinson-abs"])
@@ -186,13 +200,16 @@ def test_mlp_coordinate_partials_equal_differentiating_the_coordinate_line():
         g, h = problem.coordinate_partials(x, index, shifts)
         one = torch.ones((), dtype=torch.float64)
         for j in (0, problem.dim // 2, problem.dim - 1):
-            slope = lambda t: torch.func.jvp(lambda r: problem.coordinate_line(x, index[j], r), (t,), (one,))[1]
+            def slope(t, problem=problem, x=x, j_index=index[j], one=one):
+                return torch.func.jvp(lambda r: problem.coordinate_line(x, j_index, r), (t,), (one,))[1]
+
             g_j, h_j = torch.func.jvp(slope, (shifts[j],), (one,))
             assert torch.allclose(g[j], g_j, atol=1e-13) and torch.allclose(h[j], h_j, atol=1e-13)
 
 
 def test_mlp_probe_mixed_partials_equal_hessian_vector_products():
-    """M[i, k] of coordinate_partials(x, j, t, probes) equals (H(y_i) v_k)_j, H the full Hessian at y_i = x + t_i e_j."""
+    """M[i, k] of coordinate_partials(x, j, t, probes) equals (H(y_i) v_k)_j, H the full Hessian at
+    y_i = x + t_i e_j."""
     for problem in small_mlps():
         x = problem.initial_point(torch.Generator().manual_seed(3))
         index = torch.arange(problem.dim)
@@ -212,7 +229,8 @@ def test_deeper_mlps_fall_back_to_the_generic_route():
     from implementations.problems.flat_mlp import FlatMLPObjective
     gen = torch.Generator().manual_seed(5)
     X = torch.randn(10, 2, generator=gen, dtype=torch.float64)
-    problem = FlatMLPObjective.create((2, 3, 3, 1), "tanh", True, X, torch.randn(10, 1, generator=gen, dtype=torch.float64), "half-sse")
+    problem = FlatMLPObjective.create((2, 3, 3, 1), "tanh", True, X,
+                                      torch.randn(10, 1, generator=gen, dtype=torch.float64), "half-sse")
     x = problem.initial_point(gen)
     D = caputo_gradient(problem, x, 0.999999, 0.0, 0.0)
     assert torch.allclose(D, torch.func.grad(problem)(x), atol=1e-4)
@@ -222,8 +240,13 @@ def test_deeper_mlps_fall_back_to_the_generic_route():
 def test_an_objective_returning_a_one_element_tensor_is_accepted_in_every_mode(mode):
     """f(x) of shape (1,) (e.g. ½ a x² + b x on a 1-vector) is treated like its scalar."""
     x = torch.tensor([-1.0], dtype=torch.float64)
-    vector_f = lambda v: v * v - v
-    scalar_f = lambda v: (v * v - v).sum()
+
+    def vector_f(v):
+        return v * v - v
+
+    def scalar_f(v):
+        return (v * v - v).sum()
+
     kwargs = dict(alpha=0.5, beta=0.3, c=1.0, hessian=mode, probes=3)
     a = caputo_gradient(vector_f, x, generator=torch.Generator().manual_seed(0), **kwargs)
     b = caputo_gradient(scalar_f, x, generator=torch.Generator().manual_seed(0), **kwargs)

@@ -118,7 +118,10 @@ def test_layerwise_lookahead_takes_the_exact_output_layer_step_of_the_best_first
     for e in rule.grid:
         y = x.clone()
         y[:first] -= e * d[:first]
-        line = lambda t: f(torch.cat([y[:first], y[first:] - t * d[first:]]))
+
+        def line(t, y=y):
+            return f(torch.cat([y[:first], y[first:] - t * d[first:]]))
+
         slope = torch.func.grad(line)(torch.zeros((), dtype=F64))
         curvature = torch.func.grad(torch.func.grad(line))(torch.zeros((), dtype=F64))
         t_star = float(-slope / (curvature + 1e-6))

@@ -80,7 +80,9 @@ def test_exact_line_search_closed_form_path_equals_the_autodiff_path():
 
 
 def test_lookahead_grid_search_picks_the_grid_minimiser():
-    f = lambda v: ((v - 3.0) ** 2).sum()
+    def f(v):
+        return ((v - 3.0) ** 2).sum()
+
     x, d = torch.zeros(2, dtype=torch.float64), -torch.ones(2, dtype=torch.float64)
     rule = LookaheadGridSearch((0.5, 2.0, 3.5, 10.0))
     assert rule(f, x, d).item() == 3.5

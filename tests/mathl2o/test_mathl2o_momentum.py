@@ -87,7 +87,7 @@ def test_logistic_smoothness_bounds_the_hessian_norm():
     for i in range(2):
         single = LogisticRegression.create(problem.A[i], problem.labels[i], problem.reg)
         x = torch.randn(5, generator=gen, dtype=torch.float64)
-        hessian = torch.autograd.functional.hessian(lambda v: single.value(v), x)
+        hessian = torch.autograd.functional.hessian(single.value, x)
         assert float(torch.linalg.matrix_norm(hessian, ord=2)) <= float(beta[i]) * (1 + 1e-12)
 
 

@@ -46,7 +46,8 @@ def test_unroll_rejects_bad_arguments(kwargs, error, match):
         unroll(MathL2O(4), QP.random(1, 3, 2), **kwargs)
 
 
-@pytest.mark.parametrize("lr, iters, match", [(0.0, 3, "lr"), (-1e-3, 3, "lr"), (math.nan, 3, "lr"), (1e-3, -1, "iters")])
+@pytest.mark.parametrize("lr, iters, match",
+                         [(0.0, 3, "lr"), (-1e-3, 3, "lr"), (math.nan, 3, "lr"), (1e-3, -1, "iters")])
 def test_train_rejects_bad_learning_rates_and_iteration_counts(lr, iters, match):
     with pytest.raises(ValueError, match=match):
         train(MathL2O(4), QP.random(1, 3, 2), 3, lr, iters)

@@ -84,4 +84,5 @@ def test_the_sigmoid_derivative_bounds_and_the_uniform_shift_limit_match_sympy_a
 def test_the_t1_necessary_limits_are_x_star_over_8_and_its_relative_loss():
     q = th.eq13_t1_necessary_ratio()
     assert q == pytest.approx(2 * math.acosh(2 ** 0.25) / 8, rel=1e-15) and 0.15 < q < 0.16
-    assert th.eq13_t1_relative_loss_limit() == pytest.approx((q / (1 - q)) ** 2) and th.eq13_t1_relative_loss_limit() < 0.035
+    limit = th.eq13_t1_relative_loss_limit()
+    assert limit == pytest.approx((q / (1 - q)) ** 2) and limit < 0.035

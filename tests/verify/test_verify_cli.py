@@ -29,7 +29,8 @@ def test_claims_document_is_generated_from_the_registry(tmp_path):
     from verify.claims_doc import claims_document
 
     current = (ROOT / "docs" / "claims.md").read_text(encoding="utf-8")
-    assert current == claims_document(), "docs/claims.md is stale: regenerate with `verify list --update-docs docs/claims.md`"
+    assert current == claims_document(), (
+        "docs/claims.md is stale: regenerate with `verify list --update-docs docs/claims.md`")
     for spec in CATALOGUE:
         assert f"### {spec.id}\n" in current and spec.statement[1:] in current
     target = tmp_path / "claims.md"

@@ -54,7 +54,8 @@ def test_the_markdown_report_starts_with_scorecards_and_shows_no_raw_arrays(run_
     assert text.index("## Scorecards") < text.index("## Claims") < text.index("## cfgd")
     assert "37 values in [0.5, 36.5], first 0.5, 1.5, 2.5" in text and "20.5, 21.5" not in text
     assert "10 more rows in results.json" in text
-    assert "[`verify/claims/cfgd/caputo_power_rule.py:" in text and "tests/test_claims.py::test_claim_verdict_matches_expectation" in text
+    assert "[`verify/claims/cfgd/caputo_power_rule.py:" in text
+    assert "tests/test_claims.py::test_claim_verdict_matches_expectation" in text
 
 
 def test_a_documented_finding_and_an_unexpected_verdict_read_differently(tmp_path, monkeypatch):

@@ -149,8 +149,8 @@ def closed_form_margin(instance: dict, direction=quadratic_direction, dps: int =
             p = mp.fsum(mp.mpf(A[j, k]) * mp.mpf(x[k]) for k in range(d)) + mp.mpf(b[j])
             r = mp.mpf(A[j, j])
             xj = mp.mpf(x[j])
-            oracle = theory.scaled_caputo_mp(lambda s: p + r * (s - xj), lambda s: r, xj, mp.mpf(c[j]),
-                                             mp.mpf(alpha[j]), mp.mpf(beta[j]))
+            oracle = theory.scaled_caputo_mp(lambda s, p=p, r=r, xj=xj: p + r * (s - xj), lambda s, r=r: r, xj,
+                                             mp.mpf(c[j]), mp.mpf(alpha[j]), mp.mpf(beta[j]))
             scale = np.sum(np.abs(A[j] * x)) + abs(b[j]) + gamma_parts[j] * abs(x[j] - c[j])
             margins.append(abs(value[j] - float(oracle)) / (2 * (d + 4) * (eps * scale + underflow)) - 1)
     return max(margins, default=-1.0)
