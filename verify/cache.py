@@ -1,4 +1,8 @@
-"""Expensive intermediate results shared by several claims of one run, kept in the run's cache folder.
+"""Expensive intermediate results shared by several claims of one run: the one cache of the claims, two layers.
+
+- :func:`remembered`: in this process, keyed by the run's cache folder and a name that identifies the computation
+  with all its inputs (claims of one run in one process share a meta-training, an evaluation, NTK constants).
+- :func:`cached_result` and :func:`cache_file`: in the run's cache folder, across processes and resumed runs.
 
 A study that several claims read (the BFGS learned-step-size study feeds bfgs.l2o.speedup and
 bfgs.l2o.identity-limit) is computed once per output folder instead of once per process: the worker processes
@@ -18,6 +22,8 @@ from implementations.storage import atomic_torch_save, load_plain, locked
 from verify.registry import Context
 
 T = TypeVar("T")
+
+_MEMORY: dict[tuple[str | None, str], Any] = {}
 
 
 def cached_result(ctx: Context, name: str, compute: Callable[[], T], encode: Callable[[T], Any] | None = None,
@@ -49,3 +55,25 @@ def cache_file(ctx: Context, prefix: str, key: str) -> str | None:
         return None
     Path(ctx.cache_dir).mkdir(parents=True, exist_ok=True)
     return str(Path(ctx.cache_dir) / f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt")
+
+
+def remembered(ctx: Context, name: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per process for the run's cache folder (``ctx.cache_dir``, None included) and ``name``;
+    later calls get the same object. ``name`` must identify the computation with every input it depends on (the
+    budget, the seeds, the configuration's repr, the device and dtype), since nothing else distinguishes it."""
+    key = (ctx.cache_dir, name)
+    if key not in _MEMORY:
+        _MEMORY[key] = compute()
+    return _MEMORY[key]
+
+
+def is_remembered(ctx: Context, name: str) -> bool:
+    """Whether :func:`remembered` holds ``name`` for this run's cache folder."""
+    return (ctx.cache_dir, name) in _MEMORY
+
+
+def remember(ctx: Context, name: str, value: T) -> T:
+    """Store ``value`` as :func:`remembered` would (for results computed together, e.g. several seeds' trainings
+    in one stacked program) and return it."""
+    _MEMORY[(ctx.cache_dir, name)] = value
+    return value

@@ -1,2 +1,7 @@
-"""Checks attached to catalogue claims, one module per paper area; every module here is imported by
-``verify.registry.load_checks`` (so adding a module registers its checks with no other edit)."""
+"""The built-in claims, one module per claim: verify/claims/<paper>/<name>.py holds the claim's spec
+(``SPEC = ClaimSpec(...)``, literals only, read by verify.catalogue without importing the module) beside its
+check (``@check(SPEC.id)``). ``verify.registry.load_checks`` imports every module of these packages, so adding a
+claim is adding its module and naming it in its paper's ``ORDER``; modules starting with an underscore hold
+helpers that several claims of a paper share. Each paper package's ``ORDER`` lists its claim modules in the
+order of the specification (docs/THEORY.md); a claim module missing from it, or an entry without a module, is an
+error (verify.catalogue.claim_modules)."""

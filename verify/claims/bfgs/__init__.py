@@ -1,10 +1,7 @@
-"""The bfgs claims: one module per claim, each holding its spec (SPEC, a ClaimSpec literal that
-verify.catalogue reads without importing the module) beside its check (the function decorated with
-@check). Modules starting with an underscore hold helpers that several claims share.
+"""The claims of coordinate-wise step sizes for BFGS (docs/THEORY.md §2);
+the layout is described in verify/claims/__init__.py."""
 
-ORDER lists the claim modules in the order of the specification (THEORY.md), the order of the
-catalogue, the README table and the reports; a claim module missing from it is an error."""
-
+#: The claim modules in the specification's order (that of the catalogue, the README table and the reports).
 ORDER = (
     "update_secant_spd",
     "cwss_curvature_strongly_convex",

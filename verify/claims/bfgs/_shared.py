@@ -11,7 +11,6 @@ Helpers shared by several of the claims of this package."""
 from __future__ import annotations
 
 import math
-import os
 
 from implementations.bfgs.experiments import FULL, QUICK, TaskResult, l2o_seed_study, method_summary
 from verify.cache import cached_result
@@ -32,12 +31,6 @@ def _study(ctx: Context):
                              for s, tasks in data.items()})
     return scale, seeds, study
 
-
-def _figure_path(ctx: Context, name: str) -> str | None:
-    if not ctx.figure_dir:
-        return None
-    os.makedirs(ctx.figure_dir, exist_ok=True)
-    return os.path.join(ctx.figure_dir, name)
 
 
 def _summaries(scale, seeds, study) -> dict[str, list[dict]]:

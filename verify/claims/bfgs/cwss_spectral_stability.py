@@ -13,12 +13,14 @@ from verify.spec import ClaimSpec
 from verify.tightness import Tightness
 
 SPEC = ClaimSpec("bfgs.cwss.spectral-stability",
-                 "for a quadratic and H ≠ A⁻¹, the largest δ keeping ρ(I − PHA) < 1 for all ‖P−I‖ ≤ δ, vs a derived bound",
+                 "for a quadratic and H ≠ A⁻¹, the largest δ keeping ρ(I − PHA) < 1 for all ‖P−I‖ ≤ δ, vs a derived "
+                 "bound",
                  "derived", "tightness", "measure", "THEORY.md §2.2",
-                 scales={"dim": (4, 6), "rho_tolerance": (0.002, 0.0005), "starts": (32, 128), "steps": (40, 100), "conditions": ((10.0, 100.0), (10.0, 100.0, 1000.0))},
-                 tightness={'largest δ with ρ(I−PHA)<1, κ(A)=*, H=A^-1': ('tight', 0.01),
-                            'largest δ with ρ(I−PHA)<1, κ(A)=*, H=A^-1 perturbed *': ('lower', 0.01),
-                            'largest δ with ρ(I−PHA)<1, κ(A)=*, H=BFGS H_2': (('lower', 'tight'), None)})
+                 scales={"dim": (4, 6), "rho_tolerance": (0.002, 0.0005), "starts": (32, 128), "steps": (40, 100),
+                         "conditions": ((10.0, 100.0), (10.0, 100.0, 1000.0))},
+                 tightness={"largest δ with ρ(I−PHA)<1, κ(A)=*, H=A^-1": ("tight", 0.01),
+                            "largest δ with ρ(I−PHA)<1, κ(A)=*, H=A^-1 perturbed *": ("lower", 0.01),
+                            "largest δ with ρ(I−PHA)<1, κ(A)=*, H=BFGS H_2": (("lower", "tight"), None)})
 
 
 @check(SPEC.id)
@@ -54,8 +56,8 @@ def spectral_stability(ctx: Context) -> Evidence:
             bound = spectral_stability_bound(H, A)
             found, witness = spectral_stability_threshold(H, A, tol=tol, starts=starts, steps=steps, generator=gen)
             record = Tightness(f"largest δ with ρ(I−PHA)<1, κ(A)={cond:g}, H={name}", bound=bound["bound"],
-                               worst=found, kind="lower", rtol=2 * tol / max(found, tol), method="bisection + Adam ascent of ρ",
-                               evaluations=starts * steps)
+                               worst=found, kind="lower", rtol=2 * tol / max(found, tol),
+                               method="bisection + Adam ascent of ρ", evaluations=starts * steps)
             rows.append(record.as_row())
             table.append(dict(kappa_A=cond, H=name, found_threshold=found, bound=bound["bound"],
                               a_norm_bound=bound["a_norm"], two_norm_bound=bound["two_norm"],

@@ -18,7 +18,7 @@ SPEC = ClaimSpec("bfgs.cwss.sufficient-decrease",
                  "D2/D3 hold along runs: f(x⁺) ≤ f(x) − [c − (L/2)(1+δ)²λ_max(H)²]‖g‖²; how conservative they are",
                  "derived", "property+tightness", "holds", "THEORY.md §2.1 D2/D3",
                  scales={"runs": (6, 30), "iterations": (25, 60)},
-                 tightness={'actual/guaranteed decrease along runs (η > 0)': ('lower', 1e-06)})
+                 tightness={"actual/guaranteed decrease along runs (η > 0)": ("lower", 1e-06)})
 
 
 def _decrease_run(problem, x0, L, mu, f_star, iterations, gen, delta_max):
@@ -26,7 +26,7 @@ def _decrease_run(problem, x0, L, mu, f_star, iterations, gen, delta_max):
     x, H = x0.clone(), torch.eye(len(x0), dtype=x0.dtype, device=x0.device)
     f, g = problem.value(x), problem.gradient(x)
     rows = []
-    for k in range(iterations):
+    for _ in range(iterations):
         if float(g.norm()) < 1e-10:
             break
         delta = float(torch.rand(1, generator=gen, dtype=torch.float64, device=gen.device)) * delta_max
@@ -78,7 +78,8 @@ def sufficient_decrease(ctx: Context) -> Evidence:
             L, mu = float(problem.smoothness()), problem.reg
             from implementations.bfgs import bfgs_line_search
 
-            f_star = float(np.nanmin(bfgs_line_search(problem, torch.zeros(dim, **ctx.like), 200, gtol=1e-13).values_with_start()))
+            reference = bfgs_line_search(problem, torch.zeros(dim, **ctx.like), 200, gtol=1e-13)
+            f_star = float(np.nanmin(reference.values_with_start()))
             name = "logistic"
         for delta_max in (0.3, 1.0):
             rows = _decrease_run(problem, ctx.randn(dim, generator=gen), L, mu, f_star,

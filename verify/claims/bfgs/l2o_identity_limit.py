@@ -8,7 +8,8 @@ import numpy as np
 
 from implementations.bfgs.diagnostics import stacked_series
 from implementations.bfgs.experiments import TaskResult
-from verify.claims.bfgs._shared import _figure_path, _readable, _study
+from verify.claims.bfgs._shared import _readable, _study
+from verify.figures import figure_path, pyplot, save
 from verify.intervals import describe_interval, seed_interval
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
@@ -56,12 +57,9 @@ def identity_limit(ctx: Context) -> Evidence:
         numbers[f"{task}_diverged_runs"] = f"{identity[-1]['diverged_runs']} of {identity[-1]['runs']}"
         traces = [t for seed in seeds for t in study[seed][task].traces["l2o_cwss"]]
         series[task] = (stacked_series(traces, "p_dev_inf"), stacked_series(traces, "cond_H"))
-    path = _figure_path(ctx, "bfgs_identity_limit.png")
+    path = figure_path(ctx, "bfgs_identity_limit.png")
     if path:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot()
 
         fig, axes = plt.subplots(1, 2, figsize=(11, 4))
         for task, (dev, cond) in series.items():
@@ -73,10 +71,7 @@ def identity_limit(ctx: Context) -> Evidence:
         for ax in axes:
             ax.set_xlabel("iteration")
             ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        figures.append(path)
+        figures.append(save(fig, path, dpi=100))
     return Evidence(holds=None, numbers=numbers, figures=figures, tables={"identity_limit": _readable(identity)},
                     notes="p_dev: ‖P_k − I‖_∞; clip: fraction of entries of 2σ(o) outside the declared interval; "
                           "each quantity: median over seeds [95% bootstrap interval] of the per-seed medians")

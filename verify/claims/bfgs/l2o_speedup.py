@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from implementations.bfgs.experiments import LEARNED, LINE_SEARCHES, ORACLES, TaskResult
-from verify.claims.bfgs._shared import _figure_path, _ratio_interval, _readable, _side_of_4, _study, _summaries
+from verify.claims.bfgs._shared import _ratio_interval, _readable, _side_of_4, _study, _summaries
+from verify.figures import figure_path, pyplot, save
 from verify.intervals import describe_interval, seed_interval
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
@@ -18,13 +19,10 @@ SPEC = ClaimSpec("bfgs.l2o.speedup",
 
 def _plot_first_instance(ctx: Context, task: str, result: TaskResult, methods) -> str | None:
     """f − f* of the first test instance of the first seed for every method in ``methods``."""
-    path = _figure_path(ctx, f"bfgs_speedup_{task}.png")
+    path = figure_path(ctx, f"bfgs_speedup_{task}.png")
     if not path:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for method in methods:
@@ -34,10 +32,7 @@ def _plot_first_instance(ctx: Context, task: str, result: TaskResult, methods) -
     ax.set_ylabel("f − f*")
     ax.set_title(f"{task}: first test instance of the first seed")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(fig, path, dpi=100)
 
 
 @check(SPEC.id)

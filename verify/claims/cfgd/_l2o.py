@@ -33,20 +33,11 @@ from implementations.cfgd.training import (
     run_static,
     run_static_batch,
 )
-from verify.cache import cache_file, cached_result
+from verify.cache import cache_file, cached_result, is_remembered, remember, remembered
 from verify.intervals import describe_interval, interval_verdict, seed_interval, seeds_for
 from verify.registry import Context, Evidence
 
 EPS = float(np.finfo(np.float64).eps)
-
-
-_TRAINED: dict[str, tuple] = {}
-
-
-_EVALUATED: dict[tuple, dict] = {}
-
-
-_AUTHORS: dict[tuple, dict] = {}
 
 
 def quick_config(task: str, kind: str) -> MetaTrainConfig:
@@ -77,14 +68,14 @@ def trained(ctx: Context, task: str, kind: str = "cfgd", seed: int | None = None
     model is trained together with the other seeds' (seeds_for) as one stacked program (meta_train_many).
     log["seconds"]: the training time summed over the runs that did it (an interrupted training counts each part)."""
     config = config or experiment_config(ctx, task, kind, seed)
-    if repr(config) not in _TRAINED:
+    if not is_remembered(ctx, f"cfgd-trained-{config!r}"):
         seeds = sorted({config.seed, *seeds_for(ctx.budget, ctx.seed)})
         wanted = [config] + [replace(config, seed=s) for s in seeds if s != config.seed]
-        missing = [c for c in wanted if repr(c) not in _TRAINED]
+        missing = [c for c in wanted if not is_remembered(ctx, f"cfgd-trained-{c!r}")]
         paths = [cache_file(ctx, f"cfgd-{task}-{c.kind}", repr(c)) for c in missing]
         for c, outcome in zip(missing, meta_train_many(missing, paths)):
-            _TRAINED[repr(c)] = outcome
-    return _TRAINED[repr(config)]
+            remember(ctx, f"cfgd-trained-{c!r}", outcome)
+    return remembered(ctx, f"cfgd-trained-{config!r}", lambda: None)
 
 
 def test_rollouts(task: TaskConfig, models: list, tests: list[list], seeds: list[int],
@@ -124,8 +115,9 @@ def test_rollouts(task: TaskConfig, models: list, tests: list[list], seeds: list
 
 
 def instances(ctx: Context, task: TaskConfig, seed: int, start: str | None = None) -> tuple[list, list]:
-    """(validation, test) problems of seed ``seed``: drawn from instance_seed(10_000) under that seed, as many as the claim's
-    scales "validation_problems" and "test_problems" say. start: override the task's x⁰ convention (least squares)."""
+    """(validation, test) problems of seed ``seed``: drawn from instance_seed(10_000) under that seed, as many as the
+    claim's scales "validation_problems" and "test_problems" say. start: override the task's x⁰ convention (least
+    squares)."""
     if start is not None:
         task = replace(task, start=start)
     gen = torch.Generator().manual_seed(replace(ctx, seed=seed).instance_seed(10_000))
@@ -137,7 +129,9 @@ def instances(ctx: Context, task: TaskConfig, seed: int, start: str | None = Non
 def static_test_runs(task: TaskConfig, tests: list, variant: str, params: dict, seed: int) -> list[tuple]:
     """(summed, final) loss of one static configuration on each test problem ((inf, inf) if it diverged); AT's
     initial terminals of test i from torch.Generator().manual_seed(seed + i). Batched when batchable."""
-    generators = lambda history: [torch.Generator().manual_seed(seed + i) for i in range(len(tests))]
+    def generators(history):
+        return [torch.Generator().manual_seed(seed + i) for i in range(len(tests))]
+
     if batchable(task, tests):
         runs = run_static_batch(task, tests, variant, [params], generators)
         return [(math.inf, math.inf) if d is not None else (float(s), float(fl))
@@ -173,9 +167,12 @@ def evaluate_all(ctx: Context, train_task: str, test_task: str) -> dict[int, dic
     that seed), on each of that seed's held-out test_task problems; mean summed/final losses; for least squares
     where the learned c ends. The models' test runs of all seeds are one stacked program."""
     seeds = seeds_for(ctx.budget, ctx.seed)
-    key = (ctx.budget, tuple(seeds), train_task, test_task)
-    if key in _EVALUATED:
-        return _EVALUATED[key]
+    name = (f"cfgd-evaluation-{ctx.budget}-{seeds}-{train_task}-{test_task}-"
+            f"{ctx.scale('validation_problems')}-{ctx.scale('test_problems')}")
+    return remembered(ctx, name, lambda: _evaluate_all(ctx, train_task, test_task, seeds))
+
+
+def _evaluate_all(ctx: Context, train_task: str, test_task: str, seeds: list[int]) -> dict[int, dict]:
     task = experiment_config(ctx, test_task, "cfgd", seeds[0]).task
     data = {seed: instances(ctx, task, seed) for seed in seeds}
     runs = {}
@@ -203,7 +200,6 @@ def evaluate_all(ctx: Context, train_task: str, test_task: str) -> dict[int, dic
             "scale": {"task": task.describe(), "trained_on": config.task.describe(), "runs": config.runs,
                       "unroll": config.unroll, "meta_lr": config.lr, "hessian": config.hessian,
                       "test_problems": len(tests), "validation_problems": len(validation)}}
-    _EVALUATED[key] = results
     return results
 
 
@@ -278,11 +274,8 @@ def authors_evaluation(ctx: Context, seed: int) -> dict:
     x⁰ ~ N(0, I)); their static NA-/AT-CFGD (their notebook's kept values: CFGD_ClosedForm_v2 on least squares,
     their general CFGD on h₂) on the x⁰ = 0 problems; the learned terminal c at the last step. Cached per process
     and in the run's cache folder (plain data)."""
-    key = (ctx.budget, seed)
-    if key not in _AUTHORS:
-        _AUTHORS[key] = cached_result(ctx, f"cfgd-authors-code-{ctx.budget}-{seed}",
-                                      lambda: _authors_encode(_authors_compute(ctx, seed)))
-    return _AUTHORS[key]
+    name = f"cfgd-authors-code-{ctx.budget}-{seed}"
+    return remembered(ctx, name, lambda: cached_result(ctx, name, lambda: _authors_encode(_authors_compute(ctx, seed))))
 
 
 #: Their notebook's kept static configurations on least squares (scripts/least_squares.ipynb, CFGD_ClosedForm_v2).

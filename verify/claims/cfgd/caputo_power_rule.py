@@ -36,7 +36,7 @@ def power_rule(ctx: Context) -> Evidence:
             k = int(ctx.rng.integers(1, kmax + 1))
             c, x = mp.mpf(float(ctx.rng.uniform(-2, 2))), None
             x = c + mp.mpf(float(ctx.rng.uniform(0.05, 3)))
-            value = theory.caputo_mp(lambda s: k * (s - c) ** (k - 1), x, c, alpha)
+            value = theory.caputo_mp(lambda s, k=k, c=c: k * (s - c) ** (k - 1), x, c, alpha)
             formula = mp.gamma(k + 1) / mp.gamma(k + 1 - alpha) * (x - c) ** (k - alpha)
             worst = max(worst, _mp_relative_error(value, formula))
     oracle_ok = worst <= ORACLE_RTOL

@@ -30,17 +30,20 @@ def sign_for_x_below_c(ctx: Context) -> Evidence:
     terms' magnitudes), else the check is refuted; the authors' discrepancy is measured. A non-polynomial
     case (f = e^x, s = 12 nodes) checks ours for x < c against the oracle too (tolerance 1e-12·scale: the
     12-node rule's error for e^(τ(u)) with |x−c| ≤ 2 is below (|x−c|/2)^24 e^x/24! ≈ 1e-23·e^x)."""
-    cases = [dict(a=2.0, b=-1.0, x=-1.0, c=1.0, alpha=0.5, beta=0.3), dict(a=2.0, b=-1.0, x=0.2, c=1.5, alpha=0.8, beta=-1.0),
+    cases = [dict(a=2.0, b=-1.0, x=-1.0, c=1.0, alpha=0.5, beta=0.3),
+             dict(a=2.0, b=-1.0, x=0.2, c=1.5, alpha=0.8, beta=-1.0),
              dict(a=2.0, b=-1.0, x=2.0, c=1.0, alpha=0.5, beta=0.3)]
     rows, ours_tol_violation = [], None
     with mp.workdps(30):
         for case in cases:
             a, b, x, c, al, be = (case[k] for k in ("a", "b", "x", "c", "alpha", "beta"))
-            f = lambda v, a=a, b=b: 0.5 * a * v * v + b * v
+            def f(v, a=a, b=b):
+                return 0.5 * a * v * v + b * v
+
             xt = ctx.tensor([x])
             ours = caputo_gradient(f, xt, al, be, c).item()
             authors = authors_caputo_direction(f, xt, al, be, c, probes=3, generator=ctx.torch_generator()).item()
-            oracle = float(scaled_caputo_mp(lambda t: a * t + b, lambda t: mp.mpf(a), x, c, al, be))
+            oracle = float(scaled_caputo_mp(lambda t, a=a, b=b: a * t + b, lambda t, a=a: mp.mpf(a), x, c, al, be))
             scale = abs(a) * (abs(x) + abs(c)) + abs(b) + abs(be * a * (x - c))
             tol = 1e3 * EPS * scale
             rows.append({**case, "ours": ours, "authors": authors, "oracle": oracle, "ours_error": abs(ours - oracle),

@@ -8,6 +8,7 @@ import torch
 
 from implementations.cfgd.gauss_jacobi import gauss_jacobi
 from theory import cfgd as theory
+from verify.figures import figure_path, pyplot, save
 from verify.ratefit import fit_rate
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
@@ -97,10 +98,9 @@ def spectral_convergence(ctx: Context) -> Evidence:
                             "margin": max(low - relative, relative - high)})
         error_rows.extend({"series": name, "s": s + 1, "relative_error": e} for s, e in enumerate(errors))
     figures = []
-    if ctx.figure_dir:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    path = figure_path(ctx, "cfgd_gj_spectral_convergence.png")
+    if path:
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(5.5, 3.8))
         for name, (errors, predicted) in series.items():
             line, = ax.semilogy(range(1, max_nodes + 1), np.maximum(errors, 1e-17), "o-", ms=3, label=name)
@@ -109,14 +109,11 @@ def spectral_convergence(ctx: Context) -> Evidence:
         ax.set_xlabel("nodes s")
         ax.set_ylabel("relative error (dashed: ρ^(−2s) prediction)")
         ax.legend(fontsize=7)
-        path = f"{ctx.figure_dir}/cfgd_gj_spectral_convergence.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        figures.append(path)
+        figures.append(save(fig, path, dpi=100))
     numbers["band"] = [low, high]
     return Evidence(holds=not outside, numbers=numbers, tables={"fits": fit_rows, "errors": error_rows},
-                    figures=figures, counterexample={"outside_band": outside, "margin": max(r["margin"] for r in outside)}
+                    figures=figures,
+                    counterexample={"outside_band": outside, "margin": max(r["margin"] for r in outside)}
                     if outside else None,
                     notes="geometric decay in s; each fitted ratio against its Bernstein-ellipse prediction ρ^(−2), "
                           f"accepted within [{low}, {high}]× the prediction")

@@ -61,7 +61,8 @@ def hutchinson_abs_bias(ctx: Context) -> Evidence:
             table.append({"off_mass_low": low, "off_mass_high": high, "count": int(mask.sum()),
                           "median_ratio": float(ratio[mask].median()), "max_ratio": float(ratio[mask].max())})
     numbers = {"instances": count, "dim": dim, "max_unsigned_estimator_error": unbiased_error,
-               "jensen_margin_max(|H_jj| - E|.|)": jensen_margin, "median_ratio_E_abs_over_abs_Hjj": float(ratio.median()),
+               "jensen_margin_max(|H_jj| - E|.|)": jensen_margin,
+               "median_ratio_E_abs_over_abs_Hjj": float(ratio.median()),
                "implementation_vs_enumeration_error": impl_error, "implementation_tolerance": impl_tol,
                "ratio_at_off_mass_below_0.25": table[0]["median_ratio"] if table else None}
     if impl_error > impl_tol or jensen_margin > 1e3 * EPS * sym.abs().amax().item():

@@ -11,6 +11,7 @@ import torch
 
 from implementations.cfgd.training import rollout
 from verify.claims.cfgd._l2o import experiment_config, trained
+from verify.figures import pyplot, save
 from verify.intervals import seed_interval, seeds_for
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
@@ -83,10 +84,7 @@ def alpha_schedule(ctx: Context) -> Evidence:
 
 
 def _plot_schedule(directory: str, task: str, schedule: dict, losses: list[float]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.2))
     for name, sched in schedule.items():
@@ -98,8 +96,4 @@ def _plot_schedule(directory: str, task: str, schedule: dict, losses: list[float
     axes[0].legend(fontsize=7)
     for ax in axes:
         ax.set_xlabel("step")
-    fig.tight_layout()
-    path = os.path.join(directory, f"cfgd_l2o_schedule_{task}.png")
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save(fig, os.path.join(directory, f"cfgd_l2o_schedule_{task}.png"), dpi=90)

@@ -45,7 +45,10 @@ def authors_code_claim(ctx: Context) -> Evidence:
     intervals = {}
     for label in [k for k in per_seed[seeds[0]] if k != "commit"]:
         blocks = {seed: per_seed[seed][label] for seed in seeds}
-        mean = lambda block, name: float(np.mean(block["per_problem"][name]))
+
+        def mean(block, name):
+            return float(np.mean(block["per_problem"][name]))
+
         ratios = {"theirs/our_na": [mean(b, "theirs_l2o") / mean(b, "our_na") for b in blocks.values()],
                   "theirs/our_at": [mean(b, "theirs_l2o") / mean(b, "our_at") for b in blocks.values()],
                   "ours/theirs": [mean(b, "ours_l2o") / mean(b, "theirs_l2o") for b in blocks.values()],

@@ -55,7 +55,10 @@ def oracle_schedule(ctx: Context) -> Evidence:
             tests = tests[:count] if count else tests
             oracle = [greedy_schedule_oracle(f, x0, task.iterations, task.step_size(), candidates) for f, x0 in tests]
             oracle_sum = float(np.mean([run.summed_loss for run in oracle]))
-            mean = lambda name: float(np.mean(evaluation["per_problem"][name][:len(tests)]))
+
+            def mean(name, evaluation=evaluation, tests=tests):
+                return float(np.mean(evaluation["per_problem"][name][:len(tests)]))
+
             static = min(mean("na_cfgd"), mean("at_cfgd"))
             row = {"oracle": oracle_sum, "best_static": static, "l2o_cfgd": mean("l2o_cfgd"),
                    "oracle/best_static": oracle_sum / static, "l2o/oracle": mean("l2o_cfgd") / oracle_sum,

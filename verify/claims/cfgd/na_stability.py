@@ -16,7 +16,7 @@ SPEC = ClaimSpec("cfgd.na.stability",
                  "NA-CFGD on a quadratic converges from every start iff A+G ≻ 0 and 0 < η < 2/λ_max(A+G)",
                  "derived", "property+tightness", "holds", "THEORY.md §1.3", dtypes=("float32", "float64"),
                  scales={"batch": (500, 5000), "count": (8, 64)},
-                 tightness={'largest η with ‖e_T‖ < ‖e_0‖ (NA-CFGD)': ('tight', 0.01)})
+                 tightness={"largest η with ‖e_T‖ < ‖e_0‖ (NA-CFGD)": ("tight", 0.01)})
 
 
 def _error_norm_after(A, b, x0, alpha, beta, c, lr, steps):
@@ -105,7 +105,8 @@ def na_stability(ctx: Context) -> Evidence:
     counterexample = None
     if not holds:  # the instance violating the first failing part: below side, above side, indefinite side
         failing = torch.cat([(below_margin > 0).nonzero().flatten(), (~run_above.diverged).nonzero().flatten(),
-                             (~run_neg.diverged).nonzero().flatten(), torch.zeros(1, dtype=torch.long, device=A.device)])
+                             (~run_neg.diverged).nonzero().flatten(),
+                             torch.zeros(1, dtype=torch.long, device=A.device)])
         bad = int(failing[0])
         counterexample = {"A": A[bad].tolist(), "b": b[bad].tolist(), "c": c[bad].tolist(), "x0": x0[bad].tolist(),
                           "alpha": alpha[bad].tolist(), "beta": beta[bad].tolist(),

@@ -17,7 +17,8 @@ from verify.strategies import finite_floats, spd_matrices, vectors
 SPEC = ClaimSpec("cfgd.quadratic.closed-form",
                  "for f = ½xᵀAx + bᵀx: D f = Ax + b + diag(γ)diag(r)(x − c), γ = β − (1−α)/(2−α), r_j = A_jj, "
                  "for x_j < c_j and x_j > c_j",
-                 "paper+derived", "symbolic+property", "holds", "THEORY.md §1.3; paper Eq. 8", dtypes=("float32", "float64"))
+                 "paper+derived", "symbolic+property", "holds", "THEORY.md §1.3; paper Eq. 8",
+                 dtypes=("float32", "float64"))
 
 
 @st.composite

@@ -45,7 +45,7 @@ def linear_exact(ctx: Context) -> Evidence:
             g = mp.mpf(float(ctx.rng.uniform(-5, 5)))
             c = mp.mpf(float(ctx.rng.uniform(-2, 2)))
             x = c + (1 if index % 2 else -1) * mp.mpf(float(ctx.rng.uniform(0.1, 3)))
-            value = theory.scaled_caputo_mp(lambda s: g, lambda s: mp.mpf(0), x, c,
+            value = theory.scaled_caputo_mp(lambda s, g=g: g, lambda s: mp.mpf(0), x, c,
                                             mp.mpf(float(ctx.rng.uniform(0.02, 0.98))),
                                             mp.mpf(float(ctx.rng.uniform(-3, 3))))
             worst_oracle = max(worst_oracle, _mp_relative_error(value, g))

@@ -9,20 +9,18 @@ Helpers shared by several of the claims of this package."""
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
-import os
 
 import numpy as np
-import torch
 from hypothesis import strategies as st
 
 from implementations.mathl2o import QP, MathL2O
 from implementations.mathl2o.certified import certified_constants_t1
 from implementations.mathl2o.constants import ntk_constants
 from implementations.mathl2o.experiments import ModelSpec, gain_study, smallest_training_e
-from verify.cache import cache_file
+from verify.cache import cache_file, remembered
+from verify.figures import figure_path, pyplot, save
 from verify.intervals import interval_verdict, seed_interval
 from verify.registry import Context, Evidence
 
@@ -39,25 +37,6 @@ def _small_qp(seed: int, like: dict) -> QP:
     return QP.random(SMALL["N"], SMALL["d"], SMALL["b"], seed=seed, **like)
 
 
-def _like(device: str, dtype_name: str) -> dict:
-    """Context.like from its two (hashable) parts: the keys of the per-process caches below."""
-    return {"dtype": getattr(torch, dtype_name), "device": torch.device(device)}
-
-
-def _figure_path(ctx: Context, name: str) -> str | None:
-    if not ctx.figure_dir:
-        return None
-    os.makedirs(ctx.figure_dir, exist_ok=True)
-    return os.path.join(ctx.figure_dir, name)
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 @st.composite
@@ -75,20 +54,26 @@ def _build(cfg, like: dict) -> tuple[MathL2O, QP]:
     return model, qp
 
 
-@functools.lru_cache(maxsize=8)
-def _constants(depth: int, e: float, seed: int, device: str = "cpu", dtype_name: str = "float64"):
-    like = _like(device, dtype_name)
-    qp = _small_qp(seed, like)
-    model = MathL2O(SMALL["width"], e, depth, seed=seed, **like)
-    return ntk_constants(model, qp, SMALL["T"], seed=seed)
+def _constants(ctx: Context, depth: int, e: float, seed: int):
+    """ntk_constants of the SMALL model (depth, e, weights and instances from ``seed``) on ctx's device and dtype,
+    computed once per run and process (verify.cache.remembered): several claims read them."""
+    def compute():
+        qp = _small_qp(seed, ctx.like)
+        model = MathL2O(SMALL["width"], e, depth, seed=seed, **ctx.like)
+        return ntk_constants(model, qp, SMALL["T"], seed=seed)
+
+    return remembered(ctx, f"mathl2o-ntk-constants-{depth}-{e!r}-{seed}-{ctx.device}-{ctx.dtype_name}", compute)
 
 
-@functools.lru_cache(maxsize=8)
-def _empirical_e(depth: int, lr: float, iters: int, seed: int, device: str = "cpu", dtype_name: str = "float64"):
-    grid = [1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0]
-    qp = _small_qp(seed, _like(device, dtype_name))
-    return smallest_training_e(ModelSpec(SMALL["width"], 1.0, depth, seed=seed), qp, SMALL["T"],
-                               lr, iters, grid, min_gain=0.1)
+def _empirical_e(ctx: Context, depth: int, lr: float, iters: int, seed: int):
+    """smallest_training_e of the SMALL model on the grid 1 … 250 (min gain 0.1), once per run and process."""
+    def compute():
+        grid = [1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0]
+        qp = _small_qp(seed, ctx.like)
+        return smallest_training_e(ModelSpec(SMALL["width"], 1.0, depth, seed=seed), qp, SMALL["T"],
+                                   lr, iters, grid, min_gain=0.1)
+
+    return remembered(ctx, f"mathl2o-smallest-e-{depth}-{lr!r}-{iters}-{seed}-{ctx.device}-{ctx.dtype_name}", compute)
 
 
 E_GRID = (1.0, 10.0, 100.0)
@@ -134,8 +119,8 @@ def beats_gd_study(ctx: Context, N: int, d: int, b: int, T: int, width: int, run
 def beats_gd_seeds(ctx: Context, N: int, d: int, b: int, T: int, width: int, reference: tuple[float, float],
                    others: list[tuple[float, float]], iters: int, seeds: list[int], base_seed: int = 7,
                    checkpoint_steps: bool = False) -> list[dict]:
-    """beats_gd_study at every seed of ``seeds`` (instance seeds Context.instance_seeds(base_seed, seeds)): the reference
-    (e, η) at every seed, the ``others`` at the first seed only (the budget's sweep, shown beside it)."""
+    """beats_gd_study at every seed of ``seeds`` (instance seeds Context.instance_seeds(base_seed, seeds)): the
+    reference (e, η) at every seed, the ``others`` at the first seed only (the budget's sweep, shown beside it)."""
     return [beats_gd_study(ctx, N, d, b, T, width, [reference] + (others if i == 0 else []), iters,
                            checkpoint_steps, base_seed, seed=inst)
             for i, inst in enumerate(ctx.instance_seeds(base_seed, seeds))]
@@ -153,9 +138,9 @@ def _beats_gd_evidence(ctx: Context, studies: list[dict], reference: tuple[float
     holds = interval_verdict(gain, threshold, "above")
     runs = studies[0]["runs"]
     figures = []
-    path = _figure_path(ctx, f"mathl2o_{name}_loss_curves.png")
+    path = figure_path(ctx, f"mathl2o_{name}_loss_curves.png")
     if path:
-        plt = _plt()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(5, 3.5))
         for r in runs:
             ax.semilogy(r["losses"], label=f"seed {seeds[0]}: e={r['e']:g}, η={r['lr']:g}")
@@ -163,8 +148,7 @@ def _beats_gd_evidence(ctx: Context, studies: list[dict], reference: tuple[float
             ax.semilogy(m["losses"], lw=0.8, alpha=0.6, label=f"seed {s}: reference")
         ax.axhline(mains[0]["gd_loss"], color="k", ls=":", label=f"GD, seed {seeds[0]}")
         ax.set_xlabel("SGD step"), ax.set_ylabel("F(X_T)"), ax.legend(fontsize=6)
-        fig.tight_layout(), fig.savefig(path, dpi=120), plt.close(fig)
-        figures.append(path)
+        figures.append(save(fig, path, dpi=120))
     table = [{"seed": s, "instance_seed": st["seed"], **{k: v for k, v in r.items() if k != "losses"}}
              for s, st in zip(seeds, studies) for r in st["runs"]]
     return Evidence(

@@ -8,7 +8,8 @@ from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 
 SPEC = ClaimSpec("mathl2o.beats-gd.fig4a",
-                 "trained model has ≥50% lower F(X_T) than GD at the Fig. 4a scale (d=512, b=400, N=10, T=100, width 5120)",
+                 "trained model has ≥50% lower F(X_T) than GD at the Fig. 4a scale (d=512, b=400, N=10, T=100, "
+                 "width 5120)",
                  "paper", "empirical", "holds", "paper Fig. 4a", gpu=True, slow=True,
                  scales={"iters": (300, 5000), "seeds": (1, 3)})
 
@@ -20,9 +21,9 @@ def beats_gd_fig4a(ctx: Context) -> Evidence:
     code's depth-3 layers) keeps memory at O(T·(N·d + H)) instead of T·N·d·H, so it also runs on a CPU
     (``--gpu-claims-on-cpu``; 5000 steps took 6915 s on 2 cores, ≈ 1.2 s per step when otherwise idle).
     Quick: 300 SGD steps at the run's seed only; full: 5000 (as the authors' script) at the first 3 seeds of
-    seeds_for("full", seed) (instances from Context.instance_seeds(7, ·)), checkpointed in the run's cache. Verdict: gain ≥ 0.5 by
-    interval_verdict on the median gain's bootstrap 95% interval over the seeds (one seed: its value). Also
-    records the tuned constant-step GD baseline."""
+    seeds_for("full", seed) (instances from Context.instance_seeds(7, ·)), checkpointed in the run's cache.
+    Verdict: gain ≥ 0.5 by interval_verdict on the median gain's bootstrap 95% interval over the seeds (one seed:
+    its value). Also records the tuned constant-step GD baseline."""
     iters = ctx.scale("iters")
     seeds = seeds_for(ctx.budget, ctx.seed)[:ctx.scale("seeds")]
     studies = beats_gd_seeds(ctx, 10, 512, 400, 100, 5120, (100.0, 1e-7), [], iters, seeds)

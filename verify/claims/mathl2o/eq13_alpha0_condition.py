@@ -7,25 +7,19 @@ import math
 import numpy as np
 
 from theory import mathl2o as theory
-from verify.claims.mathl2o._shared import (
-    E_GRID,
-    E_TRAIN_ITERS,
-    E_TRAIN_LR,
-    _constants,
-    _empirical_e,
-    _figure_path,
-    _plt,
-)
+from verify.claims.mathl2o._shared import E_GRID, E_TRAIN_ITERS, E_TRAIN_LR, _constants, _empirical_e
+from verify.figures import figure_path, pyplot, save
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 from verify.tightness import Tightness
 
 SPEC = ClaimSpec("mathl2o.eq13.alpha0-condition",
-                 "reconstructed Eq. 13 (α₀ lower bound) on real instances: the smallest e satisfying it vs the smallest e that trains",
+                 "reconstructed Eq. 13 (α₀ lower bound) on real instances: the smallest e satisfying it vs the "
+                 "smallest e that trains",
                  "reconstructed", "tightness", "measure", "paper Eq. 13",
-                 tightness={"μ₀ vs Eq. 13's required μ₀ (*)": ('violated', 0.01),
-                            "α₀ vs Eq. 13's required α₀ (*)": ('violated', 0.01),
-                            'smallest e that trains (*)': (('upper', 'tight'), 0.01)})
+                 tightness={"μ₀ vs Eq. 13's required μ₀ (*)": ("violated", 0.01),
+                            "α₀ vs Eq. 13's required α₀ (*)": ("violated", 0.01),
+                            "smallest e that trains (*)": (("upper", "tight"), 0.01)})
 
 
 @check(SPEC.id)
@@ -40,7 +34,7 @@ def eq13_alpha0_condition(ctx: Context) -> Evidence:
     for depth in (3, 2):
         margins = {}
         for e in E_GRID:
-            c = _constants(depth, e, ctx.instance_seed(1), ctx.device, ctx.dtype_name)
+            c = _constants(ctx, depth, e, ctx.instance_seed(1))
             margin = theory.eq13_margin(c.mu0, c.gamma, c.lipschitz, c.loss0)
             required = theory.eq13_required_mu0(c.gamma, c.lipschitz, c.loss0)
             alpha_required = theory.eq13_alpha0_required(required, c.sigma_last, c.tail)
@@ -54,7 +48,7 @@ def eq13_alpha0_condition(ctx: Context) -> Evidence:
                           "alpha0_required": alpha_required})
         satisfied = [e for e in E_GRID if margins[e] >= 0]
         e_eq13 = min(satisfied) if satisfied else math.inf
-        empirical = _empirical_e(depth, E_TRAIN_LR, E_TRAIN_ITERS, ctx.instance_seed(1), ctx.device, ctx.dtype_name)
+        empirical = _empirical_e(ctx, depth, E_TRAIN_LR, E_TRAIN_ITERS, ctx.instance_seed(1))
         e_train = empirical["e"]
         numbers[f"depth{depth}_smallest_e_eq13"] = e_eq13
         numbers[f"depth{depth}_smallest_e_trains"] = e_train
@@ -63,9 +57,9 @@ def eq13_alpha0_condition(ctx: Context) -> Evidence:
         if math.isfinite(e_train) and math.isfinite(e_eq13):  # Tightness labels need a finite bound
             rows.append(Tightness(f"smallest e that trains (depth {depth})", e_eq13, e_train, "upper", 1e-2,
                                   "grid scan", len(empirical["gains"])).as_row())
-    path = _figure_path(ctx, "mathl2o_eq13_margin.png")
+    path = figure_path(ctx, "mathl2o_eq13_margin.png")
     if path:
-        plt = _plt()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(5, 3.5))
         for depth in (3, 2):
             sub = [r for r in table if r["depth"] == depth]
@@ -73,8 +67,7 @@ def eq13_alpha0_condition(ctx: Context) -> Evidence:
                                             for r in sub], "o-", label=f"depth {depth}: −margin")
         ax.set_xscale("log"), ax.set_yscale("log"), ax.set_xlabel("e"), ax.legend()
         ax.set_title("reconstructed Eq. 13: negative margin (fails) vs e")
-        fig.tight_layout(), fig.savefig(path, dpi=120), plt.close(fig)
-        figures.append(path)
+        figures.append(save(fig, path, dpi=120))
     return Evidence(holds=None, numbers=numbers, tables={"tightness": rows, "constants": table}, figures=figures,
                     notes="scaling suggests the margin is ∝ e^{L−1} at fixed sign (Γ ∝ e^{L−1}, Λ ∝ e^{2(L−1)}, "
                           "μ₀ ∝ e^{2(L−1)} along W_L), so e cannot make the reconstructed Eq. 13 hold; measured "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from implementations.mathl2o.experiments import ModelSpec, lr_edges, step_size_criteria
 from theory import mathl2o as theory
-from verify.claims.mathl2o._shared import E_GRID, SMALL, _constants, _figure_path, _plt, _small_qp
+from verify.claims.mathl2o._shared import E_GRID, SMALL, _constants, _small_qp
+from verify.figures import figure_path, pyplot, save
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 from verify.tightness import edge_tightness
@@ -13,7 +14,7 @@ SPEC = ClaimSpec("mathl2o.eq14.lr-bound",
                  "reconstructed Eq. 14 (η bound) vs the η up to which every tried η descends sufficiently / converges",
                  "reconstructed", "tightness", "measure", "paper Eq. 14",
                  scales={"iters": (40, 200), "bisection_steps": (4, 8), "per_decade": (4, 8)},
-                 tightness={'η edge, * (depth *, e=*)': ('lower', 0.05)})
+                 tightness={"η edge, * (depth *, e=*)": ("lower", 0.05)})
 
 
 @check(SPEC.id)
@@ -39,10 +40,11 @@ def eq14_lr_bound(ctx: Context) -> Evidence:
     rows, table, figures = [], [], []
     for depth in (3, 2):
         for e in E_GRID:
-            c = _constants(depth, e, seed, ctx.device, ctx.dtype_name)
+            c = _constants(ctx, depth, e, seed)
             bound = theory.eq14_lr_bound(c.gamma, c.lipschitz, c.loss0)
             edges = lr_edges(ModelSpec(SMALL["width"], e, depth, seed=seed), qp, SMALL["T"], iters, low=bound * 1e-3,
-                             high=bound * 1e6, criteria=criteria, steps=ctx.scale("bisection_steps"), per_decade=ctx.scale("per_decade"))
+                             high=bound * 1e6, criteria=criteria, steps=ctx.scale("bisection_steps"),
+                             per_decade=ctx.scale("per_decade"))
             for criterion, found in edges.items():
                 record = edge_tightness(f"η edge, {criterion} (depth {depth}, e={e:g})", bound, found)
                 rows.append(record.as_row())
@@ -50,20 +52,20 @@ def eq14_lr_bound(ctx: Context) -> Evidence:
                               "edge_lr": found["edge"], "edge_over_bound": record.ratio, "bracket": found["bracket"],
                               "evaluations": found["evaluations"], "largest_passing_grid_lr": found["largest_passing"],
                               "monotone_on_grid": found["monotone"], "scan": found["scan"]})
-    path = _figure_path(ctx, "mathl2o_eq14_lr.png")
+    path = figure_path(ctx, "mathl2o_eq14_lr.png")
     if path:
-        plt = _plt()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(5.5, 3.8))
         for depth, marker in ((3, "o"), (2, "s")):
             sub = [r for r in table if r["depth"] == depth and r["criterion"] == "convergence"]
-            ax.plot([r["e"] for r in sub], [r["eq14_bound"] for r in sub], marker + "--", label=f"Eq. 14, depth {depth}")
+            ax.plot([r["e"] for r in sub], [r["eq14_bound"] for r in sub], marker + "--",
+                    label=f"Eq. 14, depth {depth}")
             for criterion, style in (("sufficient decrease", "-"), ("convergence", ":")):
                 sub = [r for r in table if r["depth"] == depth and r["criterion"] == criterion]
                 ax.plot([r["e"] for r in sub], [r["edge_lr"] for r in sub], marker + style,
                         label=f"η edge, {criterion}, depth {depth}")
         ax.set_xscale("log"), ax.set_yscale("log"), ax.set_xlabel("e"), ax.set_ylabel("η"), ax.legend(fontsize=6)
-        fig.tight_layout(), fig.savefig(path, dpi=120), plt.close(fig)
-        figures.append(path)
+        figures.append(save(fig, path, dpi=120))
     numbers = {}
     for criterion in criteria:
         key, sub = criterion.replace(" ", "_"), [r for r in table if r["criterion"] == criterion]

@@ -21,8 +21,8 @@ SPEC = ClaimSpec("mathl2o.gd.sublinear-bound",
                  "GD with step 1/β: F(X_T) − F* ≤ β‖X₀ − X*‖²/(2T)",
                  "standard", "property+tightness", "holds", "paper Eqs. 9–10; Nesterov (2004) Thm 2.1.14",
                  scales={"sweep_instances": (2000, 20000)},
-                 tightness={'F(X_T)/(β‖X₀−X*‖²/(2cT)), T=20': ('upper', 0.001),
-                            'worst ratio vs exact quadratic sup, T=20': ('tight', 0.01)})
+                 tightness={"F(X_T)/(β‖X₀−X*‖²/(2cT)), T=20": ("upper", 0.001),
+                            "worst ratio vs exact quadratic sup, T=20": ("tight", 0.01)})
 
 
 def _gd_ratio_worst_direction(M: np.ndarray, T: int, step_scale: float = STEP_SCALE) -> tuple[float, np.ndarray]:

@@ -22,7 +22,7 @@ def _numpy_gd_values(qp: QP, T: int, step_scale: float = STEP_SCALE) -> np.ndarr
     beta = np.array([np.linalg.norm(m, 2) ** 2 for m in M])
     X = np.zeros((M.shape[0], M.shape[2]))
     values = []
-    for t in range(T + 1):
+    for _ in range(T + 1):
         r = np.einsum("nbd,nd->nb", M, X) - Y
         values.append(0.5 * float((r * r).sum()))
         X = X - (step_scale / beta)[:, None] * np.einsum("nbd,nb->nd", M, r)

@@ -24,7 +24,7 @@ def lemma5_e_requirements(ctx: Context) -> Evidence:
     rows, numbers = [], {}
     for depth in (3, 2):
         orders = theory.lemma5_orders(SMALL["T"], depth)
-        e_train = _empirical_e(depth, E_TRAIN_LR, E_TRAIN_ITERS, ctx.instance_seed(1), ctx.device, ctx.dtype_name)["e"]
+        e_train = _empirical_e(ctx, depth, E_TRAIN_LR, E_TRAIN_ITERS, ctx.instance_seed(1))["e"]
         numbers[f"T{SMALL['T']}_L{depth}_empirical_e"] = e_train
         rows += [{"T": SMALL["T"], "L": depth, "lemma": name, "order": value, "empirical_e": e_train,
                   "empirical_over_order": e_train / value if value == value else math.nan}

@@ -37,7 +37,7 @@ def lemma_chain(ctx: Context) -> Evidence:
     tol = 1e-9
     rows, worst = [], {}
     for depth in (2, 3):
-        c = _constants(depth, 10.0, seed, ctx.device, ctx.dtype_name)
+        c = _constants(ctx, depth, 10.0, seed)
         eta = theory.eq14_lr_bound(c.gamma, c.lipschitz, c.loss0)
         qp = _small_qp(seed, ctx.like)
         model = MathL2O(SMALL["width"], 10.0, depth, seed=seed, **ctx.like)
@@ -45,7 +45,7 @@ def lemma_chain(ctx: Context) -> Evidence:
         J0 = jacobian(model, qp, SMALL["T"])
         records = []
 
-        def inspect(k, m, loss, grads):
+        def inspect(k, m, loss, grads, qp=qp, records=records, theta0=theta0, J0=J0):
             theta = flat_parameters(m)
             grad_sq = float(sum((g * g).sum() for g in grads))
             J = jacobian(m, qp, SMALL["T"])
@@ -62,8 +62,8 @@ def lemma_chain(ctx: Context) -> Evidence:
             links = {
                 "L4.1": (math.sqrt(g2) - c.gamma * math.sqrt(2 * F)) / max(c.gamma * math.sqrt(2 * F), 1e-300)
                 if in_ball else -math.inf,
-                "L4.2": (next_loss - (F - eta * g2 + 0.5 * eta ** 2 * theory.smoothness_constant(c.gamma, c.lipschitz, F) * g2))
-                / max(F, 1e-300),
+                "L4.2": (next_loss - (F - eta * g2 + 0.5 * eta ** 2
+                                      * theory.smoothness_constant(c.gamma, c.lipschitz, F) * g2)) / max(F, 1e-300),
                 "PL": (2 * rec["lam_L"] * F - g2) / max(g2, 1e-300) if g2 > 0 else -math.inf,
                 "J-Lip": (rec["jac_shift"] - c.lipschitz * rec["dist"]) / max(c.lipschitz * rec["dist"], 1e-300)
                 if rec["dist"] > 0 and in_ball else -math.inf,
@@ -74,7 +74,8 @@ def lemma_chain(ctx: Context) -> Evidence:
                 if key not in worst or value > worst[key][0]:
                     worst[key] = (value, rec["k"])
         rows.append({"depth": depth, "eta": eta, **c.as_dict(), "iterations": len(records),
-                     "diverged_at": history.diverged_at, "max_dist_over_sampled_R": max(r["dist"] for r in records) / c.sampled_radius})
+                     "diverged_at": history.diverged_at,
+                     "max_dist_over_sampled_R": max(r["dist"] for r in records) / c.sampled_radius})
     unconditional = {k: v for k, v in worst.items() if not k.split(":")[1].startswith("cond")}
     broken = {k: v for k, v in unconditional.items() if v[0] > tol}
     return Evidence(

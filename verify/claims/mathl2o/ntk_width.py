@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from implementations.mathl2o import MathL2O, alpha0, jacobian, step_features
-from verify.claims.mathl2o._shared import SMALL, _figure_path, _plt, _small_qp
+from verify.claims.mathl2o._shared import SMALL, _small_qp
+from verify.figures import figure_path, pyplot, save
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 
@@ -37,9 +38,9 @@ def ntk_width(ctx: Context) -> Evidence:
                           "feature_rank_all_steps": int(torch.linalg.matrix_rank(G_all)),
                           "ntk_rank": int(torch.linalg.matrix_rank(K @ K.T))})
     figures = []
-    path = _figure_path(ctx, "mathl2o_ntk_width.png")
+    path = figure_path(ctx, "mathl2o_ntk_width.png")
     if path:
-        plt = _plt()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(5, 3.5))
         for depth in (3, 2):
             sub = [r for r in table if r["depth"] == depth]
@@ -47,8 +48,7 @@ def ntk_width(ctx: Context) -> Evidence:
                     label=f"λ_min NTK, depth {depth}")
         ax.axvline(SMALL["N"] * SMALL["d"], color="gray", ls=":", label="N·d")
         ax.set_xscale("log"), ax.set_yscale("log"), ax.set_xlabel("width H"), ax.legend(fontsize=7)
-        fig.tight_layout(), fig.savefig(path, dpi=120), plt.close(fig)
-        figures.append(path)
+        figures.append(save(fig, path, dpi=120))
     return Evidence(holds=None, numbers={"N*d": SMALL["N"] * SMALL["d"], "N*b": SMALL["N"] * SMALL["b"]},
                     tables={"sweep": table}, figures=figures,
                     notes="λ_min is at round-off level (≈ 0) when the NTK rank is below N·b.")

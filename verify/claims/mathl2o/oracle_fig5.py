@@ -6,7 +6,8 @@ import math
 
 from implementations.mathl2o.oracle import oracle_gains
 from implementations.progress import tracked
-from verify.claims.mathl2o._shared import _figure_path, _plt, beats_gd_seeds
+from verify.claims.mathl2o._shared import beats_gd_seeds
+from verify.figures import figure_path, pyplot, save
 from verify.intervals import seed_interval, seeds_for
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
@@ -51,9 +52,9 @@ def oracle_fig5(ctx: Context) -> Evidence:
     intervals = {k: seed_interval(v) for k, v in per_seed.items()}
     gap = seed_interval([1 - t / c for t, c in zip(per_seed["trained_model"], per_seed["coordinate"])])
     figures = []
-    path = _figure_path(ctx, "mathl2o_oracle_fig5.png")
+    path = figure_path(ctx, "mathl2o_oracle_fig5.png")
     if path:
-        plt = _plt()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(5, 3.5))
         labels = ["trained_model", "constant", "step", "coordinate"]
         for i, key in enumerate(labels):
@@ -66,8 +67,7 @@ def oracle_fig5(ctx: Context) -> Evidence:
         lowest = min(min(v for v in values if math.isfinite(v)) for values in per_seed.values())
         ax.axhline(0, color="k", lw=0.6), ax.set_ylabel("gain over GD (dots: seeds)")
         ax.set_ylim(min(0.0, lowest) - 0.05, 1.05)
-        fig.tight_layout(), fig.savefig(path, dpi=120), plt.close(fig)
-        figures.append(path)
+        figures.append(save(fig, path, dpi=120))
     return Evidence(
         holds=None, numbers={"seeds": seeds, "lbfgs_iterations": iters,
                              **{f"gain_{k}": v for k, v in intervals.items()}, "share_of_gap_left_by_network": gap},

@@ -10,7 +10,8 @@ from implementations.mathl2o import LISTACPSS, QP, LSTMMathL2O, MathL2O, train
 from implementations.mathl2o.experiments import loss_growth
 from implementations.mathl2o.unroll import loss_and_gradients
 from implementations.progress import track
-from verify.claims.mathl2o._shared import _figure_path, _plt, _power_exponent
+from verify.claims.mathl2o._shared import _power_exponent
+from verify.figures import figure_path, pyplot, save
 from verify.intervals import interval_verdict, seed_interval, seeds_for
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
@@ -19,7 +20,9 @@ SPEC = ClaimSpec("mathl2o.random-init-explodes",
                  "trained by SGD from a random initialisation, the paper's Fig. 2 models (LSTM Math-L2O, LISTA-CPSS) "
                  "explode as T grows; the deterministic-init model does not",
                  "paper", "empirical", "holds", "paper Fig. 2",
-                 scales={"shape_N_d_b": ((10, 64, 50), (10, 512, 400)), "Ts": ([5, 10, 20, 40], [5, 10, 20, 40, 60, 80, 100]), "iters": (12, 400), "lrs": ([0.0001], [1e-05, 0.0001])})
+                 scales={"shape_N_d_b": ((10, 64, 50), (10, 512, 400)),
+                         "Ts": ([5, 10, 20, 40], [5, 10, 20, 40, 60, 80, 100]), "iters": (12, 400),
+                         "lrs": ([0.0001], [1e-05, 0.0001])})
 
 
 #: The paper's Fig. 2 rates (scales: lrs) are 1e-5 … 1e-4 at N·d = 10·512; at a reduced scale they are multiplied by
@@ -62,9 +65,9 @@ def random_init_explodes(ctx: Context) -> Evidence:
     max_k 𝓕(W^k)/𝓕(W⁰) ≥ 10⁶ or a loss or gradient is non-finite (experiments.loss_growth ≥ EXPLOSION_DECADES);
     the decision uses the largest T and the largest rate (the paper's 1e-4, where its curves end first), the
     per-seed loss_growth as a median with a bootstrap 95% interval over seeds_for(budget, seed) seeds (instances
-    and weights from Context.instance_seeds(2, ·), model seed + 1). Verdict (interval_verdict): holds when the LSTM's and
-    LISTA's intervals lie above 6 and the MLP's below 6; refuted when one of the three lies on the wrong side;
-    otherwise inconclusive. The authors' code gives the same numbers on the same weights
+    and weights from Context.instance_seeds(2, ·), model seed + 1). Verdict (interval_verdict): holds when the
+    LSTM's and LISTA's intervals lie above 6 and the MLP's below 6; refuted when one of the three lies on the wrong
+    side; otherwise inconclusive. The authors' code gives the same numbers on the same weights
     (benchmarks/mathl2o_fig2_side_by_side.md)."""
     N, d, b = ctx.scale("shape_N_d_b")
     Ts = ctx.scale("Ts")
@@ -139,10 +142,10 @@ def random_init_explodes(ctx: Context) -> Evidence:
 
 
 def _fig2_figure(ctx: Context, names, Ts, lrs, grad0, growth) -> list[str]:
-    path = _figure_path(ctx, "mathl2o_fig2_models.png")
+    path = figure_path(ctx, "mathl2o_fig2_models.png")
     if not path:
         return []
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     for name in names:
         med = [seed_interval(grad0[(name, T)]) for T in Ts]
@@ -158,5 +161,4 @@ def _fig2_figure(ctx: Context, names, Ts, lrs, grad0, growth) -> list[str]:
     axes[1].axhline(EXPLOSION_DECADES, color="k", ls="--", lw=0.8)
     axes[1].set_xlabel("T"), axes[1].set_ylabel("log10 of the largest loss / initial loss (20: non-finite)")
     axes[1].legend(fontsize=5)
-    fig.tight_layout(), fig.savefig(path, dpi=120), plt.close(fig)
-    return [path]
+    return [save(fig, path, dpi=120)]

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 
 from implementations.mathl2o import QP, MathL2O, unroll
-from verify.claims.mathl2o._shared import _figure_path, _plt, _power_exponent
+from verify.claims.mathl2o._shared import _power_exponent
+from verify.figures import figure_path, pyplot, save
 from verify.intervals import seed_interval, seeds_for
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
@@ -43,8 +44,8 @@ def mlp_random_init_gradients(ctx: Context) -> Evidence:
     init = deterministic (e = 100), random_last (same inner layers, Kaiming-uniform W_L ≠ 0, e = 100), random
     (PyTorch default on every layer), and random_last with the inputs NOT detached (gradients then also flow
     through the model's inputs across steps). Measured at seeds_for(budget, seed) seeds (instances and weights
-    from Context.instance_seeds(1, ·) and Context.instance_seeds(3, ·)): per init the fold change g(T_max)/g(T_min) and the power
-    of T it amounts to, each as a median with a bootstrap 95% interval over seeds (verify.intervals)."""
+    from Context.instance_seeds(1, ·) and Context.instance_seeds(3, ·)): per init the fold change g(T_max)/g(T_min)
+    and the power of T it amounts to, each as a median with a bootstrap 95% interval over seeds (verify.intervals)."""
     Ts = ctx.scale("Ts")
     seeds = seeds_for(ctx.budget, ctx.seed)
     inits = {"deterministic": ("deterministic", 100.0, True), "random_last": ("random_last", 100.0, True),
@@ -62,15 +63,14 @@ def mlp_random_init_gradients(ctx: Context) -> Evidence:
         numbers[f"grad_norm_{name}_median"] = [float(np.median([r[i] for r in runs])) for i in range(len(Ts))]
         numbers[f"fold_change_{name}"] = seed_interval(fold)
     figures = []
-    path = _figure_path(ctx, "mathl2o_mlp_random_init_gradients.png")
+    path = figure_path(ctx, "mathl2o_mlp_random_init_gradients.png")
     if path:
-        plt = _plt()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(5, 3.5))
         for name, runs in norms.items():
             ax.loglog(Ts, np.median(np.array(runs), axis=0), "o-", label=name)
         ax.set_xlabel("T"), ax.set_ylabel("gradient norm at W0 (median over seeds)"), ax.legend(fontsize=7)
-        fig.tight_layout(), fig.savefig(path, dpi=120), plt.close(fig)
-        figures.append(path)
+        figures.append(save(fig, path, dpi=120))
     largest = max(numbers[f"fold_change_{name}"]["median"] for name in inits)
     return Evidence(holds=None, numbers=numbers, tables={"growth": rows}, figures=figures,
                     notes=f"the largest median fold change of ‖∇𝓕(W⁰)‖ from T = {Ts[0]} to {Ts[-1]} over these "

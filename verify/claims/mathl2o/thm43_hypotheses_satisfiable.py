@@ -16,7 +16,9 @@ from verify.spec import ClaimSpec
 SPEC = ClaimSpec("mathl2o.thm43.hypotheses-satisfiable",
                  "some instance and architecture of the theorem's class satisfies the reconstructed Eq. 13 and Eq. 14",
                  "paper+reconstructed", "property+tightness", "holds", "paper Thm 4.3, Eqs. 13–14",
-                 scales={"certified_instances": (3, 10), "shapes": (((1, 1, 1), (1, 2, 2)), ((1, 1, 1), (1, 2, 1), (1, 2, 2), (2, 2, 2))), "seeds_per_config": (1, 3), "ntk_directions": (1, 2)})
+                 scales={"certified_instances": (3, 10),
+                         "shapes": (((1, 1, 1), (1, 2, 2)), ((1, 1, 1), (1, 2, 1), (1, 2, 2), (2, 2, 2))),
+                         "seeds_per_config": (1, 3), "ntk_directions": (1, 2)})
 
 
 
@@ -31,8 +33,9 @@ def thm43_hypotheses_satisfiable(ctx: Context) -> Evidence:
     each, with rigorous upper bounds Γ̄ ≥ sup_B‖J‖, Λ̄ ≥ Lip_B(J) (implementations.mathl2o.certified): margin ≥ 0
     proves Eq. 13, and η = 1/(Γ̄² + Λ̄√(2𝓕₀)) meets Eq. 14.
     (b) Sampled: T ∈ {1, 2, 3}, both architectures, e = 100, the shapes (1, 1, 1), (1, 2, 2) and 1 instance
-    (quick) / also (1, 2, 1), (2, 2, 2) and 3 instances (full) (scales: shapes, seeds_per_config), Γ and Λ sampled on the ball along 3 (quick) / 5 (full)
-    directions (lower estimates: a negative margin proves Eq. 13 fails there).
+    (quick) / also (1, 2, 1), (2, 2, 2) and 3 instances (full) (scales: shapes, seeds_per_config), Γ and Λ
+    sampled on the ball along 3 (quick) / 5 (full) directions (lower estimates: a negative margin proves Eq. 13
+    fails there).
     (c) The T = 1 necessary condition of derivation §7 (for step-1 features of full row rank, N·d ≤ 2):
     Eq. 13 ⟹ 𝓕₀/(½‖Y‖²) ≤ (q/(1 − q))², q = x*/8 (theory.eq13_t1_relative_loss_limit): checked on every
     certified instance that satisfies Eq. 13.

@@ -11,7 +11,8 @@ from implementations.mathl2o.constants import flat_parameters
 from implementations.mathl2o.experiments import loss_rtol
 from implementations.progress import tracked
 from theory import mathl2o as theory
-from verify.claims.mathl2o._shared import SMALL, _constants, _figure_path, _plt, _small_qp, certified_search
+from verify.claims.mathl2o._shared import SMALL, _constants, _small_qp, certified_search
+from verify.figures import figure_path, pyplot, save
 from verify.ratefit import fit_rate
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
@@ -23,7 +24,7 @@ SPEC = ClaimSpec("mathl2o.thm43.linear-rate",
 
 
 def _thm43_run(ctx: Context, depth: int, e: float, iters: int, seed: int) -> dict:
-    c = _constants(depth, e, seed, ctx.device, ctx.dtype_name)
+    c = _constants(ctx, depth, e, seed)
     eta = theory.eq14_lr_bound(c.gamma, c.lipschitz, c.loss0)
     qp = _small_qp(seed, ctx.like)
     history = train(MathL2O(SMALL["width"], e, depth, seed=seed, **ctx.like), qp, SMALL["T"], eta, iters)
@@ -102,17 +103,16 @@ def thm43_linear_rate(ctx: Context) -> Evidence:
     table = [{k: v for k, v in r.items() if k != "losses"} for r in runs]
     observed = [{k: v for k, v in r.items() if k not in ("losses", "fit")} for r in observations]
     figures = []
-    path = _figure_path(ctx, "mathl2o_thm43_training_loss.png")
+    path = figure_path(ctx, "mathl2o_thm43_training_loss.png")
     if path:
-        plt = _plt()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(5, 3.5))
         for r in runs[:8]:
             ax.semilogy(r["losses"], label=f"{tuple(r['shape'])}, e={r['e']:g}, η={r['eta']:.2g}")
             ax.semilogy(r["losses"][0] * r["rho_bound"] ** np.arange(len(r["losses"])), ":", color="gray", lw=0.8)
         ax.set_xlabel("SGD step k"), ax.set_ylabel("F(X_T) at W^k (dotted: Thm 4.3 bound)")
         ax.legend(fontsize=5)
-        fig.tight_layout(), fig.savefig(path, dpi=120), plt.close(fig)
-        figures.append(path)
+        figures.append(save(fig, path, dpi=120))
     holds = None if not runs else not violations
     fits = [r for r in runs if math.isfinite(r["rho_fit"])]
     return Evidence(
