@@ -13,7 +13,7 @@ from pathlib import Path
 
 from verify.external import titles_for
 from verify.report import ROWS_SHOWN, anchor
-from verify.report_view import brief, link_targets, scorecards, standing, tightness_rows
+from verify.report_view import brief, link_targets, scorecards, standing, sweep_rows, tightness_rows
 
 TEMPLATE = "report.html.j2"
 TIGHTNESS_COLUMNS = ["claim", "quantity", "kind", "bound", "worst", "ratio", "label", "rtol"]
@@ -66,5 +66,6 @@ def render_html(document: dict, out: Path | None = None) -> str:
     return _environment().get_template(TEMPLATE).render(
         run=run, env=run.get("environment") or {}, cards=scorecards(document), records=records,
         papers=[p for p in papers if p["records"]], tightness=tightness_rows(document["claims"]),
+        sweeps=sweep_rows(document["claims"]),
         tightness_columns=TIGHTNESS_COLUMNS, anchor=anchor, brief=brief,
         image_count=sum(len(r["embedded_figures"]) for r in records))

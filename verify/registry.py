@@ -159,11 +159,19 @@ class Context:
         host = torch.empty(*shape, dtype=torch.float64, device=generator.device)
         return host.uniform_(low, high, generator=generator).to(**self.like)
 
-    def torch_generator(self):
+    def torch_generator(self, stream: str | None = None, device: Any = "cpu"):
+        """A torch Generator on ``device`` (the CPU by default; a batched sweep draws on ctx.torch_device). Without
+        ``stream``: seeded by the next draw of ``rng`` (each call a new one, in the order the check asks). With
+        ``stream``: seeded from (seed, claim ID, stream) alone, so a part of a check (e.g. one sweep) gets the same
+        numbers wherever it is called and leaves ``rng`` untouched."""
         import torch
 
-        gen = torch.Generator(device="cpu")
-        gen.manual_seed(int(self.rng.integers(0, 2**62)))
+        gen = torch.Generator(device=device)
+        if stream is None:
+            gen.manual_seed(int(self.rng.integers(0, 2**62)))
+        else:
+            seeds = np.random.SeedSequence([self.seed, _stable_hash(self.claim_id), _stable_hash(stream)])
+            gen.manual_seed(int(seeds.generate_state(1, np.uint64)[0] >> np.uint64(2)))
         return gen
 
     def hypothesis_settings(self, **overrides):
@@ -234,9 +242,9 @@ def _declared_spec(claim_id: str, module_globals: dict) -> ClaimSpec:
 
 
 def check(claim_id: str) -> Callable[[Callable[[Context], Evidence]], Callable[[Context], Evidence]]:
-    """Attach an evidence function to the claim ``claim_id``: a claim of the calling module's ``CLAIMS`` (a list
-    of ClaimSpec, defined above the check: how a module outside this project adds claims, verify.external) or
-    of the built-in catalogue."""
+    """Attach an evidence function to the claim ``claim_id``: a built-in claim (its module's ``SPEC``, collected
+    into the catalogue: ``@check(SPEC.id)``) or a claim of the calling module's ``CLAIMS`` (a list of ClaimSpec,
+    defined above the check: how a module outside this project adds claims, verify.external)."""
     spec = _declared_spec(claim_id, sys._getframe(1).f_globals)
 
     def attach(fn: Callable[[Context], Evidence]) -> Callable[[Context], Evidence]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from verify.external import titles_for
-from verify.report_view import brief, link_targets, scorecards, standing, tightness_rows
+from verify.report_view import brief, link_targets, scorecards, standing, sweep_rows, tightness_rows
 
 STANDING_MARK = {"as expected": "as expected", "finding": "documented finding (contradicts the paper)",
                  "unexpected": "**UNEXPECTED**", "open": "—"}
@@ -95,13 +95,23 @@ def _claims_table(records: list[dict]) -> str:
     return "## Claims\n\n" + markdown_table(rows)
 
 
+def _table_section(title: str, explanation: str, rows: list[dict]) -> str:
+    """A ``## title`` section: the explanation, then the rows as a table; empty without rows."""
+    return f"## {title}\n\n{explanation}\n\n" + markdown_table(rows) if rows else ""
+
+
 def _tightness(records: list[dict]) -> str:
-    rows = tightness_rows(records)
-    if not rows:
-        return ""
-    return ("## Tightness of the bounds\n\nA bound of kind `upper` claims quantity ≤ bound; `worst` is the largest "
-            "value found by search (for `lower`, the smallest). Labels at relative precision `rtol`: `tight` (worst "
-            "case reaches the bound), `upper`/`lower` (holds, loose by `ratio`), `violated`.\n\n" + markdown_table(rows))
+    return _table_section(
+        "Tightness of the bounds",
+        "A bound of kind `upper` claims quantity ≤ bound; `worst` is the largest value found by search (for `lower`, "
+        "the smallest). Labels at relative precision `rtol`: `tight` (worst case reaches the bound), `upper`/`lower` "
+        "(holds, loose by `ratio`), `violated`.", tightness_rows(records))
+
+
+def _sweeps(records: list[dict]) -> str:
+    return _table_section(
+        "Instances checked by sweeps", "Batched sweeps of a claim's condition over random instances (verify.sweep): "
+        "instances checked, violations (margin > 0) and the worst margin (≤ 0: holds on all).", sweep_rows(records))
 
 
 def _claim_section(record: dict, out: Path | None) -> str:
@@ -115,7 +125,8 @@ def _claim_section(record: dict, out: Path | None) -> str:
              f"{record.get('check', '')}; expected: {record.get('expect', '')}; time {record.get('duration_s', 0)} s"
              + (f"; code {record['code']}" if record.get("code") else "")
              + (f"; computed on `{record.get('device')}` in `{record.get('dtype')}` (the run asked for "
-                f"`{record['requested']['device']}`, `{record['requested']['dtype']}`)" if record.get("requested") else "")]
+                f"`{record['requested']['device']}`, `{record['requested']['dtype']}`)"
+                if record.get("requested") else "")]
     if links:
         lines.append(f"- {links}")
     if record.get("known_finding"):
@@ -142,7 +153,7 @@ def _claim_section(record: dict, out: Path | None) -> str:
 def render_report(document: dict, out: Path | None = None) -> str:
     """The Markdown report of ``document``; ``out``: the folder it is written to (for relative links)."""
     records = document["claims"]
-    parts = [_run_facts(document), _scorecards(document), _claims_table(records), _tightness(records)]
+    parts = [_run_facts(document), _scorecards(document), _claims_table(records), _tightness(records), _sweeps(records)]
     for paper, title in titles_for(records).items():  # the three papers, then entry-point prefixes
         paper_records = [r for r in records if r.get("paper", r["id"].split(".")[0]) == paper]
         if not paper_records:

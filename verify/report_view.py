@@ -154,3 +154,16 @@ def tightness_rows(records: list[dict]) -> list[dict]:
     columns = ("quantity", "kind", "bound", "worst", "ratio", "label", "rtol")
     return [{"claim": record["id"], **{key: row.get(key) for key in columns}}
             for record in records for row in (record.get("evidence") or {}).get("tables", {}).get("tightness", [])]
+
+
+def sweep_rows(records: list[dict]) -> list[dict]:
+    """The instances each claim's batched sweeps checked (verify.sweep: evidence numbers ``sweep_instances``,
+    ``sweep_violations``, ``sweep_worst_margin``), one row per claim that swept."""
+    rows = []
+    for record in records:
+        numbers = (record.get("evidence") or {}).get("numbers") or {}
+        if "sweep_instances" in numbers:
+            rows.append({"claim": record["id"], "instances": numbers["sweep_instances"],
+                         "violations": numbers.get("sweep_violations"),
+                         "worst margin": numbers.get("sweep_worst_margin")})
+    return rows

@@ -14,15 +14,17 @@ from verify.margins.bfgs import EPS, instance_tensor
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 from verify.strategies import spd_matrices, vectors
+from verify.sweep import batched_sweep, summarize
 from verify.tightness import Tightness
 
 SPEC = ClaimSpec("bfgs.cwss.descent-condition",
                  "δ = max|p_i − 1| < 1/κ(H) ⇒ gᵀPHg ≥ (λ_min(H) − δλ_max(H))‖g‖² > 0 (D1), with tightness of 1/κ(H)",
-                 "derived", "property+tightness", "holds", "THEORY.md §2.1 D1",
-                 scales={"sizes": (((2, 10.0), (2, 100.0), (3, 100.0), (4, 1000.0)), ((2, 10.0), (2, 100.0), (3, 100.0), (4, 1000.0), (6, 10000.0), (8, 1000.0))), "per_case": (20, 100)},
-                 tightness={'κ(H)·δ*(H)': ('lower', 1e-06),
-                            '√κ(H)·δ*(H)': ('lower', 1e-06),
-                            'δ*(H)·(κ+1)/(2√κ)': ('tight', 1e-06)})
+                 "derived", "property+tightness+sweep", "holds", "THEORY.md §2.1 D1",
+                 scales={"sizes": (((2, 10.0), (2, 100.0), (3, 100.0), (4, 1000.0)),
+                                   ((2, 10.0), (2, 100.0), (3, 100.0), (4, 1000.0), (6, 10000.0), (8, 1000.0))),
+                         "per_case": (20, 100), "sweep_instances": (10000, 1000000)},
+                 tightness={"κ(H)·δ*(H)": ("lower", 1e-06), "√κ(H)·δ*(H)": ("lower", 1e-06),
+                            "δ*(H)·(κ+1)/(2√κ)": ("tight", 1e-06)})
 
 
 def _d1_margin(instance) -> float:
@@ -49,6 +51,46 @@ def _d1_instance(draw):
     return H, t, signs, g
 
 
+def _draw_d1(dim: int, like: dict):
+    """Batched D1 instances of dimension ``dim``: H = Q diag(λ) Qᵀ (Q Haar-orthogonal, λ log-uniform on
+    [1, 10³]), t ∈ [0, 1) (δ = t/κ(H)), signs ∈ [−1, 1]^d (p = 1 + δ·signs), g ~ 10·N(0, I)."""
+    def draw(n: int, generator) -> dict:
+        q, _ = torch.linalg.qr(torch.randn(n, dim, dim, generator=generator, **like))
+        lam = torch.exp(torch.rand(n, dim, generator=generator, **like) * math.log(1e3))
+        H = (q * lam.unsqueeze(-2)) @ q.mT
+        return {"H": (H + H.mT) / 2, "t": torch.rand(n, generator=generator, **like),
+                "signs": 2 * torch.rand(n, dim, generator=generator, **like) - 1,
+                "g": 10 * torch.randn(n, dim, generator=generator, **like)}
+    return draw
+
+
+def _d1_margins(batch: dict) -> torch.Tensor:
+    """:func:`_d1_margin` on a batch, in the batch's dtype (its eps and smallest normal number)."""
+    H, t, signs, g = batch["H"], batch["t"], batch["signs"], batch["g"]
+    info = torch.finfo(H.dtype)
+    lam = torch.linalg.eigvalsh(H)
+    low, high = lam[:, 0], lam[:, -1]
+    delta = t * low / high
+    p = 1 + delta.unsqueeze(-1) * signs
+    gg = (g * g).sum(-1)
+    dim = g.shape[-1]
+    tol = 4 * dim * info.eps * p.abs().amax(-1) * high * gg + 8 * dim * info.tiny
+    value = (g * p * (H @ g.unsqueeze(-1)).squeeze(-1)).sum(-1)
+    return ((low - delta * high) * gg - value - tol) / (high * gg + info.tiny)
+
+
+def _d1_sweep(ctx: Context) -> dict:
+    """D1 on ctx.scale("sweep_instances") random instances, a third each at d = 2, 4, 8 (verify.sweep), the worst
+    instance of each re-checked by :func:`_d1_margin` in float64 on the CPU."""
+    count = ctx.scale("sweep_instances")
+    results = {}
+    for index, dim in enumerate((2, 4, 8)):
+        results[dim] = batched_sweep(
+            ctx, count // 3 + (index < count % 3), _draw_d1(dim, ctx.like), _d1_margins, stream=f"d1-sweep-{dim}",
+            recheck=lambda i: float(_d1_margin((np.array(i["H"]), i["t"], np.array(i["signs"]), np.array(i["g"])))))
+    return results
+
+
 @check(SPEC.id)
 def descent_condition(ctx: Context) -> Evidence:
     """D1 (derived): δ = max|p_i − 1| < 1/κ(H) ⇒ gᵀPHg ≥ (λ_min(H) − δλ_max(H))‖g‖² > 0. Property:
@@ -57,8 +99,12 @@ def descent_condition(ctx: Context) -> Evidence:
     is concave in P, so its minimum over the box is at a vertex (2^d enumerated), bisected to 1e-12 in δ.
     Records κδ* ≥ 1 (D1's 1/κ), √κδ* ≥ 1 (1/√κ) and δ*(κ + 1)/(2√κ) ≥ 1 (the sharp Kantorovich-angle
     threshold 2√κ/(κ + 1), both derived in implementations.bfgs.stability; the last is also searched for a
-    counterexample with hypothesis). rtol 1e-6 (bisection accuracy 1e-12 relative to δ* ≥ 1e-3)."""
+    counterexample with hypothesis). rtol 1e-6 (bisection accuracy 1e-12 relative to δ* ≥ 1e-3).
+    Sweep: D1's margin on 10⁴ (quick) / 10⁶ (full) random instances in batches (d = 2, 4, 8, κ ≤ 10³, any
+    δ < 1/κ and P with max|p_i − 1| ≤ δ), the worst of each dimension re-checked in float64 on the CPU."""
     result = ctx.search(_d1_instance(), _d1_margin, max_examples=300)
+    sweeps = _d1_sweep(ctx)
+    sweep_violations, sweep_numbers, sweep_table, sweep_counterexample = summarize(sweeps)
     gen = ctx.torch_generator()
     sizes = ctx.scale("sizes")
     per_case = ctx.scale("per_case")
@@ -99,25 +145,32 @@ def descent_condition(ctx: Context) -> Evidence:
     t_kantorovich = Tightness("δ*(H)·(κ+1)/(2√κ)", bound=1.0, worst=float(min(kantorovich_ratios)), kind="lower",
                               rtol=1e-6, method="vertex enumeration + bisection over random and rotated H",
                               evaluations=evaluations)
-    holds = not result.found and t_kappa.holds and t_sqrt.holds and t_kantorovich.holds and not sqrt_search.found
+    holds = (not result.found and t_kappa.holds and t_sqrt.holds and t_kantorovich.holds and not sqrt_search.found
+             and sweep_violations == 0)
     counterexample = None
-    if result.found:
+    if sweep_violations:
+        counterexample = sweep_counterexample
+    elif result.found:
         H, t, signs, g = result.counterexample
         counterexample = dict(H=H.tolist(), t=t, signs=signs.tolist(), g=g.tolist(), margin=result.margin)
     elif sqrt_search.found:
         counterexample = dict(H=sqrt_search.counterexample.tolist(), margin=sqrt_search.margin)
     elif not holds:
-        worst = min(range(len(instances)), key=lambda i: min(kappa_products[i], sqrt_products[i], kantorovich_ratios[i]))
+        worst = min(range(len(instances)),
+                    key=lambda i: min(kappa_products[i], sqrt_products[i], kantorovich_ratios[i]))
         H, delta_star, bounds = instances[worst]
         counterexample = dict(H=H, delta_star=delta_star, bounds=bounds,
                               margin=1 - min(kappa_products[worst], sqrt_products[worst], kantorovich_ratios[worst]))
     return Evidence(holds=holds, counterexample=counterexample,
-                    numbers=dict(property_examples=result.examples_tried, property_worst_margin=result.worst_margin_seen,
+                    numbers=dict(property_examples=result.examples_tried,
+                                 property_worst_margin=result.worst_margin_seen,
                                  kantorovich_search_examples=sqrt_search.examples_tried,
                                  kantorovich_search_worst_margin=sqrt_search.worst_margin_seen,
                                  min_kappa_delta_star=t_kappa.worst, min_sqrt_kappa_delta_star=t_sqrt.worst,
-                                 min_delta_star_over_kantorovich=t_kantorovich.worst),
+                                 min_delta_star_over_kantorovich=t_kantorovich.worst,
+                                 **sweep_numbers),
                     tables={"tightness": [t_kappa.as_row(), t_sqrt.as_row(), t_kantorovich.as_row()],
-                            "thresholds": table},
+                            "thresholds": table,
+                            "sweep": sweep_table},
                     notes="D1 holds but 1/κ is conservative by a factor up to 2κ/(κ+1)·√κ ≈ 2√κ; the sharp "
                           "threshold is 2√κ/(κ+1) (Kantorovich angles), attained by the 45°-rotated 2-D H")

@@ -1,0 +1,89 @@
+"""Batched sweeps (verify.sweep): they find violations where a condition fails, count them, keep and re-check the
+worst instance, and draw the same instances whatever the batch size."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from verify.registry import Context
+from verify.sweep import batched_sweep
+
+
+def _draw_d0(n, generator):
+    """D0's instances: SPD H (d = 2, κ ≤ 10³), p ∈ (0, 2)², g."""
+    q, _ = torch.linalg.qr(torch.randn(n, 2, 2, generator=generator, dtype=torch.float64))
+    lam = torch.exp(torch.rand(n, 2, generator=generator, dtype=torch.float64) * math.log(1e3))
+    return {"H": (q * lam.unsqueeze(-2)) @ q.mT, "p": 2 * torch.rand(n, 2, generator=generator, dtype=torch.float64),
+            "g": torch.randn(n, 2, generator=generator, dtype=torch.float64)}
+
+
+def _non_descent(batch):
+    """−gᵀPHg/‖g‖²: positive where −PHg is not a descent direction (D0's violation)."""
+    g = batch["g"]
+    return -(g * batch["p"] * (batch["H"] @ g.unsqueeze(-1)).squeeze(-1)).sum(-1) / (g * g).sum(-1)
+
+
+def _non_descent_numpy(instance):
+    H, p, g = (np.array(instance[k]) for k in ("H", "p", "g"))
+    return float(-(g @ (p * (H @ g))) / (g @ g))
+
+
+def test_a_sweep_finds_counts_and_rechecks_the_violations_of_a_false_condition():
+    result = batched_sweep(Context(claim_id="bfgs.cwss.interval-not-sufficient"), 20_000, _draw_d0, _non_descent,
+                           recheck=_non_descent_numpy)
+    assert result.count == 20_000 and result.batches == 3
+    assert 0 < result.violations < result.count and result.worst_margin > 0
+    assert result.recheck_margin == pytest.approx(result.worst_margin, rel=1e-12)
+
+
+def test_the_instances_do_not_depend_on_the_batch_size():
+    ctx = Context(claim_id="bfgs.cwss.interval-not-sufficient")
+    big = batched_sweep(ctx, 10_000, _draw_d0, _non_descent)
+    small = batched_sweep(ctx, 10_000, _draw_d0, _non_descent, batch=700)
+    assert small.batches > big.batches
+    assert (small.violations, small.worst_margin, small.worst_instance) == (big.violations, big.worst_margin,
+                                                                            big.worst_instance)
+
+
+def test_a_nan_margin_counts_as_a_violation():
+    result = batched_sweep(Context(claim_id="x.y"), 10, lambda n, g: {"x": torch.zeros(n)},
+                           lambda b: torch.full_like(b["x"], float("nan")))
+    assert result.violations == 10 and result.worst_margin == math.inf
+
+
+@pytest.mark.parametrize("count, batch", [(0, 10), (-1, 10), (2.5, 10), (True, 10), (10, 0)])
+def test_bad_sizes_are_rejected_naming_the_argument(count, batch):
+    with pytest.raises(ValueError, match="count|batch"):
+        batched_sweep(Context(claim_id="x.y"), count, lambda n, g: {"x": torch.zeros(n)}, lambda b: b["x"],
+                      batch=batch)
+
+
+def test_a_sweep_leaves_the_checks_other_random_draws_unchanged():
+    with_sweep, without = Context(claim_id="a.b"), Context(claim_id="a.b")
+    batched_sweep(with_sweep, 100, _draw_d0, _non_descent)
+    assert with_sweep.rng.integers(0, 2**62) == without.rng.integers(0, 2**62)
+    assert torch.equal(torch.rand(3, generator=with_sweep.torch_generator()),
+                       torch.rand(3, generator=without.torch_generator()))
+
+
+def test_the_d4_sweep_margin_catches_a_step_that_drops_a_tenth_of_PHg():
+    from verify.margins.bfgs import contraction_margin, contraction_margins
+
+    def draw(n, generator):
+        q, _ = torch.linalg.qr(torch.randn(n, 3, 3, generator=generator, dtype=torch.float64))
+        A = (q * torch.exp(torch.rand(n, 3, generator=generator, dtype=torch.float64) * 5).unsqueeze(-2)) @ q.mT
+        return {"A": (A + A.mT) / 2, "x": torch.randn(n, 3, generator=generator, dtype=torch.float64),
+                "x_star": torch.randn(n, 3, generator=generator, dtype=torch.float64),
+                "p": 4 * torch.rand(n, 3, generator=generator, dtype=torch.float64) - 1}
+
+    def short_step(x, g, H, P, interval):
+        return x - 0.9 * P * (H @ g.unsqueeze(-1)).squeeze(-1)
+
+    ctx = Context(claim_id="bfgs.cwss.exact-hessian-contraction")
+    right = batched_sweep(ctx, 2000, draw, lambda b: contraction_margins(b["A"], b["x"], b["x_star"], b["p"]))
+    wrong = batched_sweep(ctx, 2000, draw, lambda b: contraction_margins(b["A"], b["x"], b["x_star"], b["p"],
+                                                                          step=short_step),
+                          recheck=lambda i: contraction_margin((i["A"], i["x"], i["x_star"], i["p"]), step=short_step))
+    assert right.violations == 0 and wrong.violations > 1000 and wrong.recheck_margin > 0

@@ -1,0 +1,96 @@
+"""Batched sweeps: a claim's condition evaluated on many random instances at once, beside hypothesis.
+
+Hypothesis finds and shrinks small counterexamples, a few dozen instances per second; a sweep draws instances
+in batches as tensors on the run's device and evaluates the condition's margin (positive: violated by that much)
+on a whole batch in one call, 10⁴–10⁶ instances per claim. The worst instance is kept and its margin re-checked
+in float64 on the CPU by an independent one-instance implementation, so a violation reported by the batched code
+is confirmed (or shown to be an artefact of the batch's dtype) before it is believed. Batches are drawn from
+the context's torch generator for the sweep's stream, so the same seed gives the same sweep whatever the batch size
+and wherever in the check it runs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from verify.registry import Context
+
+#: Instances per batch: large enough to amortise the Python overhead, small enough for a CPU's cache and any
+#: GPU's memory at the d ≤ 8 the sweeps use.
+BATCH = 8192
+
+
+@dataclass
+class SweepResult:
+    """What a sweep found: ``count`` instances in ``batches`` batches, ``violations`` with a positive margin,
+    the ``worst_margin`` and the instance attaining it (plain lists), and that instance's margin re-checked in
+    float64 on the CPU (None without a re-check)."""
+
+    count: int
+    batches: int
+    violations: int
+    worst_margin: float
+    worst_instance: dict = field(default_factory=dict)
+    recheck_margin: float | None = None
+
+    def as_numbers(self, prefix: str = "sweep") -> dict:
+        """The record's numbers: ``<prefix>_instances``, ``_violations``, ``_worst_margin``, ``_recheck_margin``."""
+        return {f"{prefix}_instances": self.count, f"{prefix}_violations": self.violations,
+                f"{prefix}_worst_margin": self.worst_margin, f"{prefix}_recheck_margin": self.recheck_margin}
+
+
+def batched_sweep(ctx: Context, count: int, draw: Callable[[int, torch.Generator], dict[str, torch.Tensor]],
+                  margin: Callable[[dict[str, torch.Tensor]], torch.Tensor],
+                  recheck: Callable[[dict], float] | None = None, batch: int = BATCH,
+                  stream: str = "sweep") -> SweepResult:
+    """Evaluate ``margin`` on ``count`` instances drawn by ``draw(n, generator)`` (a dict of tensors whose first
+    dimension is the instance, created on ctx.device in ctx.dtype) in batches of ``batch``; ``margin(instances)``
+    returns one margin per instance. ``recheck(instance)`` (plain lists) recomputes the worst instance's margin in
+    float64 on the CPU. Instances are drawn in chunks of ``BATCH`` from ctx.torch_generator(stream) on ctx's device
+    (its own stream: the check's other random draws are unchanged by the sweep; one stream per sweep of a check;
+    a CUDA generator draws other numbers than the CPU's, so a sweep's instances depend on the device) and evaluated in
+    sub-batches of at most ``batch`` (a memory cap), so the instances do not depend on the batch size. A NaN
+    margin counts as a violation."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be a positive int, got {count!r}")
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"batch must be a positive int, got {batch!r}")
+    generator = ctx.torch_generator(stream, device=ctx.torch_device)  # draws where the batch is evaluated
+    violations, batches, worst, worst_instance = 0, 0, -math.inf, {}
+    for start in range(0, count, BATCH):
+        chunk = draw(min(BATCH, count - start), generator)
+        size = len(next(iter(chunk.values())))
+        for low in range(0, size, batch):
+            current = {k: v[low:low + batch] for k, v in chunk.items()}
+            margins = margin(current)
+            if margins.shape != (len(next(iter(current.values()))),):
+                raise ValueError(f"margin must return one value per instance, got shape {tuple(margins.shape)}")
+            batches += 1
+            margins = torch.where(torch.isnan(margins), torch.full_like(margins, math.inf), margins)  # NaN: violated
+            violations += int((margins > 0).sum())
+            index = int(torch.argmax(margins))
+            if float(margins[index]) > worst:
+                worst = float(margins[index])
+                worst_instance = {k: v[index].detach().to("cpu", torch.float64).tolist() for k, v in current.items()}
+    recheck_margin = recheck(worst_instance) if recheck is not None else None
+    return SweepResult(count, batches, violations, worst, worst_instance, recheck_margin)
+
+
+def summarize(sweeps: dict) -> tuple[int, dict, list[dict], dict | None]:
+    """The evidence of several sweeps of one claim (label → SweepResult, e.g. one per dimension): (violations,
+    numbers ``sweep_instances``/``sweep_violations``/``sweep_worst_margin``, one table row per sweep, and the worst
+    instance as a counterexample with its float64 CPU re-check when some instance violates, else None)."""
+    violations = sum(s.violations for s in sweeps.values())
+    numbers = {"sweep_instances": sum(s.count for s in sweeps.values()), "sweep_violations": violations,
+               "sweep_worst_margin": max(s.worst_margin for s in sweeps.values())}
+    table = [{"sweep": label, **s.as_numbers(), "worst_instance": s.worst_instance} for label, s in sweeps.items()]
+    counterexample = None
+    if violations:
+        label, worst = max(sweeps.items(), key=lambda item: item[1].worst_margin)
+        counterexample = {**worst.worst_instance, "sweep": label, "margin": worst.worst_margin,
+                          "float64_cpu_margin": worst.recheck_margin}
+    return violations, numbers, table, counterexample
