@@ -115,13 +115,14 @@ def _os_error(exc: OSError) -> str:
 def _cmd_run(args) -> int:
     from verify.display import RunDisplay
     from verify.interrupts import Interrupted, signals_raise_interrupted
-    from verify.runner import RunConfig, WorkerDied, default_out, run
+    from verify.runner import RunConfig, default_out, run
 
     out = Path(args.out) if args.out else default_out(args.budget)
     try:
         config = RunConfig(patterns=args.ids, paper=args.paper, budget=args.budget, device=args.device,
                            seed=args.seed, out=out, resume=args.resume, jobs=args.jobs, threads=args.threads,
-                           gpu_claims_on_cpu=args.gpu_claims_on_cpu, update=args.update, dtype=args.dtype)
+                           gpu_claims_on_cpu=args.gpu_claims_on_cpu, update=args.update, dtype=args.dtype,
+                           scheduler=args.scheduler)
     except ValueError as exc:
         return _fail("run", exc)
     kept = f"finished claims are kept in {out}; re-run with --resume"
@@ -135,8 +136,6 @@ def _cmd_run(args) -> int:
             return _fail("run", f"interrupted by {exc}: {kept}", exc.exit_status)
         except KeyboardInterrupt:
             return _fail("run", f"interrupted: {kept}", 130)
-        except WorkerDied as exc:
-            return _fail("run", exc, 1)
         except OSError as exc:
             return _fail("run", f"{_os_error(exc)}; {kept}")
     summary = document["summary"]
@@ -254,7 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--update", action="store_true",
                        help="run the selected claims again and keep the other claims recorded in the output folder "
                             "(same budget and seed) in its results and report")
-    p_run.add_argument("--jobs", type=int, default=1, help="claims run at a time, each in its own process")
+    p_run.add_argument("--jobs", type=int, default=1,
+                       help="claims run at a time: N > 1 starts a Dask LocalCluster of N single-threaded worker "
+                            "processes on this machine (default 1: one at a time in this process)")
+    p_run.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the claims on a running Dask cluster (e.g. tcp://HOST:8786; workers started with "
+                            "--nthreads 1, the same checkout installed, --out on a filesystem they all see)")
     p_run.add_argument("--threads", type=int, default=1,
                        help="torch and BLAS threads of every claim (default 1), in each of the --jobs processes; "
                             "results do not depend on --jobs")

@@ -1,5 +1,6 @@
-"""Select claims, run them (one by one, or ``jobs`` at a time in worker processes), stream each record to
-disk, and keep the report current.
+"""Select claims, run them (one by one in this process, or as tasks of a Dask cluster: ``jobs`` at a time on an
+embedded LocalCluster, or on a running cluster at ``scheduler``; verify.cluster), stream each record to disk, and
+keep the report current.
 
 The run is interrupt-safe: every finished claim is already in results.jsonl, results.json and report.md
 (both rewritten atomically after each claim, by the main process only); ``resume=True`` skips the claims that
@@ -21,24 +22,19 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import json
-import multiprocessing
-import os
 import shutil
 import sys
-import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from implementations.progress import listening
 from implementations.storage import locked
 from verify import external
-from verify.catalogue import BY_ID, CATALOGUE, DTYPES, ClaimSpec
+from verify.catalogue import CATALOGUE, DTYPES, ClaimSpec
 from verify.display import SilentDisplay
 from verify.html_report import render_html
 from verify.interrupts import deferred
@@ -116,7 +112,8 @@ def default_out(budget: str) -> Path:
 @dataclass
 class RunConfig:
     """What to run and where. ``threads``: torch (and BLAS) threads of every claim, in the serial path and in
-    each of the ``jobs`` worker processes alike."""
+    each of the ``jobs`` worker processes alike. ``scheduler``: the address of a running Dask scheduler whose
+    workers run the claims (``jobs`` is then the cluster's business), instead of an embedded LocalCluster."""
 
     patterns: list[str] = field(default_factory=list)
     paper: str | None = None
@@ -130,6 +127,7 @@ class RunConfig:
     update: bool = False
     threads: int = 1
     dtype: str = "float64"
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("jobs", "threads"):
@@ -140,6 +138,9 @@ class RunConfig:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.scheduler is not None and (not isinstance(self.scheduler, str) or not self.scheduler.strip()):
+            raise ValueError(f"scheduler must be a Dask scheduler address such as tcp://HOST:8786, got "
+                             f"{self.scheduler!r}")
         if self.update and self.resume:
             raise ValueError("update and resume exclude each other: update re-runs the selected claims, resume "
                              "skips the recorded ones")
@@ -221,10 +222,6 @@ def exclusive_output(out: Path) -> Iterator[None]:
         yield
 
 
-class WorkerDied(RuntimeError):
-    """A worker process of a parallel run ended without returning its claim's record."""
-
-
 def _context(config: RunConfig, device: str, spec: ClaimSpec) -> Context:
     out = Path(config.out)
     return Context(budget=config.budget, device=device, seed=config.seed, claim_id=spec.id, dtype_name=config.dtype,
@@ -250,10 +247,7 @@ def execute(spec: ClaimSpec, ctx: Context, out: Path, checks: dict[str, Claim] |
     return record
 
 
-_EVENTS: Any = None  # in a worker: the queue its claim starts and loop progress go to
-
-
-def _throttled(send, claim_id: str, every: float = 0.5):
+def throttled(send, claim_id: str, every: float = 0.5):
     """A progress listener passing on at most one event every ``every`` seconds (and every loop's last)."""
     last = [0.0]
 
@@ -266,75 +260,13 @@ def _throttled(send, claim_id: str, every: float = 0.5):
     return listener
 
 
-def _execute_in_worker(claim_id: str, ctx: Context, out: Path) -> dict:
-    _EVENTS.put(("started", claim_id))
-    checks = load_checks()  # in this spawned process, also adds the entry-point claims' specs to BY_ID
-    with listening(_throttled(lambda *event: _EVENTS.put(("progress", *event)), claim_id)):
-        return execute(BY_ID[claim_id], ctx, out, checks)
-
-
-def _start_worker(threads: int, events, hypothesis_dir: str) -> None:
-    """Worker set-up: the run's thread budget, where its progress goes, Hypothesis's folder, and exit as soon
-    as the main process is gone (killed runs must not leave workers computing results nobody will record)."""
-    import torch
-    from hypothesis.configuration import set_hypothesis_home_dir
-    from threadpoolctl import threadpool_limits
-
-    global _EVENTS
-    _EVENTS = events
-    torch.set_num_threads(threads)
-    threadpool_limits(limits=threads)
-    set_hypothesis_home_dir(hypothesis_dir)
-    parent = os.getppid()
-
-    def exit_with_parent() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=exit_with_parent, daemon=True).start()
-
-
 def _in_parallel(todo: list[ClaimSpec], config: RunConfig, device: str, display) -> Iterator[tuple[ClaimSpec, dict]]:
-    """(spec, record) of each claim as it finishes, ``config.jobs`` claims at a time in spawned workers with
-    ``config.threads`` threads each; their claim starts and loop progress reach ``display`` through a queue."""
-    context = multiprocessing.get_context("spawn")
-    events = context.Queue()
-    started = [0]
+    """(spec, record) of each claim as it finishes, run as tasks of a Dask cluster (verify.cluster): an embedded
+    LocalCluster of ``config.jobs`` single-threaded workers, or the running one at ``config.scheduler``."""
+    from verify.cluster import run_claims
 
-    def relay() -> None:
-        while (event := events.get()) is not None:
-            if event[0] == "started":
-                started[0] += 1
-                display.claim_started(event[1], started[0], len(todo))
-            else:
-                display.claim_progress(*event[1:])
-
-    relay_thread = threading.Thread(target=relay, name="verify-progress-relay", daemon=True)
-    relay_thread.start()
-    executor = ProcessPoolExecutor(max_workers=config.jobs, mp_context=context, initializer=_start_worker,
-                                   initargs=(config.threads, events, str(Path(config.out) / CACHE / "hypothesis")))
-    try:
-        pending: dict[Future, ClaimSpec] = {
-            executor.submit(_execute_in_worker, spec.id, _context(config, device, spec), Path(config.out)): spec
-            for spec in todo}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                spec = pending.pop(future)
-                try:
-                    record = future.result()
-                except BrokenProcessPool:
-                    raise WorkerDied(f"a worker process died (out of memory or killed), so {spec.id} and the other "
-                                     f"unfinished claims have no record; the finished ones are saved in "
-                                     f"{config.out}: re-run with --resume") from None
-                yield spec, record
-    finally:
-        executor.shutdown(wait=False, cancel_futures=True)
-        for process in list((getattr(executor, "_processes", None) or {}).values()):
-            process.terminate()
-        events.put(None)
-        relay_thread.join(timeout=5)
+    contexts = {spec.id: _context(config, device, spec) for spec in todo}
+    yield from run_claims(todo, contexts, Path(config.out), config.threads, config.jobs, config.scheduler, display)
 
 
 def run(config: RunConfig, display=None) -> dict:
@@ -384,6 +316,7 @@ def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Pat
             "dtype": config.dtype,
             "seed": config.seed,
             "jobs": config.jobs,
+            "scheduler": config.scheduler,
             "threads": config.threads,
             "selection": {"patterns": config.patterns, "paper": config.paper},
             "command": " ".join(sys.argv),
@@ -406,7 +339,7 @@ def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Pat
         with thread_budget(config.threads):
             for index, spec in enumerate(todo, start=1):
                 display.claim_started(spec.id, index, len(todo))
-                with listening(_throttled(display.claim_progress, spec.id, every=0.2)):
+                with listening(throttled(display.claim_progress, spec.id, every=0.2)):
                     record = execute(spec, _context(config, device, spec), out, checks)
                 yield spec, record
 
@@ -415,7 +348,7 @@ def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Pat
     display.run_started(len(todo), f"{len(todo)} claims to run ({len(done)} kept), {config.jobs} at a time with "
                                    f"{config.threads} thread(s) each; results in {out}")
     started = time.perf_counter()
-    finished = (_in_parallel(todo, config, device, display) if config.jobs > 1 and len(todo) > 1
+    finished = (_in_parallel(todo, config, device, display) if config.scheduler or (config.jobs > 1 and len(todo) > 1)
                 else one_at_a_time())
     with closing(finished):
         for index, (_spec, record) in enumerate(finished, start=1):

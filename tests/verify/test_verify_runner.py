@@ -234,40 +234,6 @@ KILLED_PARALLEL_RUN = textwrap.dedent("""
 """)
 
 
-DYING_WORKER_RUN = textwrap.dedent("""
-    import os, sys
-    from verify import runner
-    from verify.catalogue import BY_ID, CATALOGUE
-    from verify.registry import Claim, Evidence
-    ids = {ids!r}
-    def make(i):
-        def fn(ctx):
-            if i == ids[1] and not os.environ.get("RESUME"):
-                os._exit(9)                     # the worker dies as if killed for memory
-            return Evidence(holds=None if BY_ID[i].expect == "measure" else True)
-        return fn
-    runner.load_checks = lambda: {{i: Claim(BY_ID[i], make(i)) for i in ids}}
-    if __name__ == "__main__":
-        try:
-            runner.run(runner.RunConfig(patterns=ids, out={out!r}, device="cpu", jobs=2,
-                                        resume=bool(os.environ.get("RESUME"))))
-        except runner.WorkerDied as exc:
-            print(exc)
-            sys.exit(3)
-""")
-
-
-def test_a_dead_worker_ends_the_run_with_a_clear_error_and_resume_redoes_only_unrecorded_claims(tmp_path):
-    out, script = tmp_path / "out", tmp_path / "run.py"
-    script.write_text(DYING_WORKER_RUN.format(ids=IDS, out=str(out)))
-    died = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
-    assert died.returncode == 3 and "worker process died" in died.stdout and "--resume" in died.stdout
-    assert IDS[1] not in {r["id"] for r in read_records(out)}
-    resumed = subprocess.run([sys.executable, str(script)], env={**os.environ, "RESUME": "1"}, timeout=300)
-    assert resumed.returncode == 0
-    assert [r["id"] for r in json.loads((out / JSON).read_text())["claims"]] == IDS
-
-
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
