@@ -8,11 +8,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 from fake_claims import IDS  # tests/verify/fake_claims.py
+from polling import wait_for  # tests/verify/polling.py
 
 from verify import runner
 from verify.results import JSON, read_records
@@ -51,22 +51,13 @@ def _script(tmp_path, victim: str) -> tuple:
     return out, script
 
 
-def _wait_for(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
-
-
 def test_a_worker_killed_mid_claim_loses_nothing_finished_and_the_claim_completes_on_another(tmp_path):
     out, script = _script(tmp_path, WAITS_TO_BE_KILLED)
     pid_file = tmp_path / "pid"
     run = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     try:
-        assert _wait_for(pid_file.exists, 120), "the claim never started"
-        assert _wait_for(lambda: len(read_records(out)) == 2, 120), "the other claims did not finish"
+        assert wait_for(pid_file.exists, 120), "the claim never started"
+        assert wait_for(lambda: len(read_records(out)) == 2, 120), "the other claims did not finish"
         finished_before = {r["id"]: r for r in read_records(out)}
         os.kill(int(pid_file.read_text()), signal.SIGKILL)
         assert run.wait(180) == 0
@@ -111,7 +102,7 @@ def test_a_run_on_a_running_cluster_gives_the_numbers_of_a_serial_run(tmp_path):
     scheduler = _dask("scheduler", "--scheduler-file", str(scheduler_file), "--port", "0", "--no-dashboard")
     workers = []
     try:
-        assert _wait_for(scheduler_file.exists, 60), "the scheduler did not start"
+        assert wait_for(scheduler_file.exists, 60), "the scheduler did not start"
         address = json.loads(scheduler_file.read_text())["address"]
         workers = [_dask("worker", address, "--nthreads", "1", "--no-dashboard", "--memory-limit", "0")
                    for _ in range(2)]

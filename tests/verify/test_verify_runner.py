@@ -6,11 +6,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 from fake_claims import IDS, fake_checks  # tests/verify/fake_claims.py
+from polling import wait_for  # tests/verify/polling.py
 
 from verify import runner
 from verify.catalogue import BY_ID, CATALOGUE
@@ -242,25 +242,16 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _wait_for(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
-
-
 def test_killing_a_parallel_run_stops_its_workers_keeps_finished_claims_and_resume_runs_only_the_rest(tmp_path):
     out, pid_file, script = tmp_path / "out", tmp_path / "worker.pid", tmp_path / "run.py"
     script.write_text(KILLED_PARALLEL_RUN.format(ids=IDS, out=str(out), pid_file=str(pid_file)))
     main = subprocess.Popen([sys.executable, str(script)])
     try:
-        assert _wait_for(lambda: pid_file.exists() and len(read_records(out)) == 2, 180), "run did not progress"
+        assert wait_for(lambda: pid_file.exists() and len(read_records(out)) == 2, 180), "run did not progress"
         worker = int(pid_file.read_text())
         main.send_signal(signal.SIGKILL)
         main.wait(30)
-        assert _wait_for(lambda: not _alive(worker), 30), "the worker outlived the killed run"
+        assert wait_for(lambda: not _alive(worker), 30), "the worker outlived the killed run"
     finally:
         main.kill()
     assert sorted(r["id"] for r in read_records(out)) == sorted([IDS[0], IDS[2]])
