@@ -88,6 +88,8 @@ def claims_document() -> str:
             if spec.bands:
                 lines.append("- accepted bands: " + "; ".join(f"{name} [{low}, {high}]"
                                                               for name, (low, high) in spec.bands.items()))
+            if spec.unbatched:
+                lines.append(f"- not batched: {spec.unbatched}")
             if spec.finding:
                 lines.append(f"- **finding**: {spec.finding}")
             if claim is not None:

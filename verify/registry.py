@@ -159,14 +159,13 @@ class Context:
         host = torch.empty(*shape, dtype=torch.float64, device=generator.device)
         return host.uniform_(low, high, generator=generator).to(**self.like)
 
-    def torch_generator(self, stream: str | None = None, device: Any = "cpu"):
-        """A torch Generator on ``device`` (the CPU by default; a batched sweep draws on ctx.torch_device). Without
-        ``stream``: seeded by the next draw of ``rng`` (each call a new one, in the order the check asks). With
-        ``stream``: seeded from (seed, claim ID, stream) alone, so a part of a check (e.g. one sweep) gets the same
-        numbers wherever it is called and leaves ``rng`` untouched."""
+    def torch_generator(self, stream: str | None = None):
+        """A CPU torch Generator. Without ``stream``: seeded by the next draw of ``rng`` (each call a new one, in
+        the order the check asks). With ``stream``: seeded from (seed, claim ID, stream) alone, so a part of a
+        check (e.g. one sweep) gets the same numbers wherever it is called and leaves ``rng`` untouched."""
         import torch
 
-        gen = torch.Generator(device=device)
+        gen = torch.Generator(device="cpu")
         if stream is None:
             gen.manual_seed(int(self.rng.integers(0, 2**62)))
         else:
@@ -390,6 +389,8 @@ def run_claim(claim: Claim, ctx: Context) -> dict[str, Any]:
     if claim.spec.scales:
         record["scales"] = to_jsonable({name: pair[0] if ctx.quick else pair[1]
                                         for name, pair in claim.spec.scales.items()})
+    if claim.spec.unbatched:
+        record["unbatched"] = claim.spec.unbatched
     if ctx is not requested:
         record["requested"] = {"device": requested.device, "dtype": requested.dtype_name}
     if claim.spec.gpu and not ctx.device.startswith("cuda") and not ctx.gpu_claims_on_cpu:

@@ -111,7 +111,8 @@ def _tightness(records: list[dict]) -> str:
 def _sweeps(records: list[dict]) -> str:
     return _table_section(
         "Instances checked by sweeps", "Batched sweeps of a claim's condition over random instances (verify.sweep): "
-        "instances checked, violations (margin > 0) and the worst margin (≤ 0: holds on all).", sweep_rows(records))
+        "instances checked, violations (margin > 0) and the worst margin (≤ 0: holds on all); a claim that cannot be "
+        "evaluated on a batch of instances says why.", sweep_rows(records))
 
 
 def _claim_section(record: dict, out: Path | None) -> str:

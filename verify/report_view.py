@@ -158,12 +158,16 @@ def tightness_rows(records: list[dict]) -> list[dict]:
 
 def sweep_rows(records: list[dict]) -> list[dict]:
     """The instances each claim's batched sweeps checked (verify.sweep: evidence numbers ``sweep_instances``,
-    ``sweep_violations``, ``sweep_worst_margin``), one row per claim that swept."""
+    ``sweep_violations``, ``sweep_worst_margin``), one row per claim that swept; a claim that does not sweep gets a
+    row with its spec's reason (``unbatched``) instead."""
     rows = []
     for record in records:
         numbers = (record.get("evidence") or {}).get("numbers") or {}
         if "sweep_instances" in numbers:
             rows.append({"claim": record["id"], "instances": numbers["sweep_instances"],
                          "violations": numbers.get("sweep_violations"),
-                         "worst margin": numbers.get("sweep_worst_margin")})
+                         "worst margin": numbers.get("sweep_worst_margin"), "not batched because": ""})
+        elif record.get("unbatched"):
+            rows.append({"claim": record["id"], "instances": 0, "violations": None, "worst margin": None,
+                         "not batched because": record["unbatched"]})
     return rows

@@ -31,6 +31,7 @@ PAPERS = {
 
 
 TIGHTNESS_LABELS = ("tight", "upper", "lower", "violated")  # the labels of verify.tightness.Tightness
+SWEEP_MINIMUM = (10_000, 100_000)  # the fewest instances a built-in claim's sweep checks at the quick, full budget
 
 
 def _valid_tightness(item) -> bool:
@@ -66,6 +67,11 @@ class ClaimSpec:
     label or precision differs, or that no pattern covers, makes the claim fail (verify.registry.run_claim).
     ``bands``: for a claim that computes a prediction, name → (low, high), the interval a measured quantity must
     fall in for the claim to hold, declared in advance with its justification in the check's docstring.
+    ``unbatched``: why the claim's statement cannot be evaluated on a batch of random instances (a symbolic
+    identity, a meta-training, one measured curve…); empty for a claim that sweeps: one whose scales name
+    ``sweep_instances`` (quick, full) evaluates its condition on that many random instances in batches
+    (verify.sweep), at least SWEEP_MINIMUM; every built-in claim does one or the other
+    (tests/verify/test_verify_sweep.py).
     """
 
     id: str
@@ -82,6 +88,7 @@ class ClaimSpec:
     scales: dict = field(default_factory=dict, hash=False)
     tightness: dict = field(default_factory=dict, hash=False)
     bands: dict = field(default_factory=dict, hash=False)
+    unbatched: str = ""
 
     @property
     def paper(self) -> str:
@@ -93,7 +100,7 @@ class ClaimSpec:
         if not CLAIM_ID.fullmatch(self.id):
             raise ValueError(f"claim id {self.id!r} must be dotted lowercase words (letters, digits and '-', at least "
                              "two words, e.g. 'mypaper.model.output-range')")
-        for name in ("statement", "source", "check", "expect", "reference", "finding"):
+        for name in ("statement", "source", "check", "expect", "reference", "finding", "unbatched"):
             if not isinstance(getattr(self, name), str):
                 raise TypeError(f"claim {self.id!r}: {name} must be a str, got {type(getattr(self, name)).__name__}")
         for name in ("gpu", "slow"):
@@ -121,6 +128,9 @@ class ClaimSpec:
                 for name, band in self.bands.items()):
             raise ValueError(f"claim {self.id!r}: bands must be a dict of name → (low, high) with low < high, "
                              f"got {self.bands!r}")
+        if "sweep_instances" in self.scales and self.unbatched:
+            raise ValueError(f"claim {self.id!r}: a claim that sweeps (scales['sweep_instances']) has no 'unbatched' "
+                             "reason")
         for name, allowed in (("dtypes", DTYPES), ("devices", DEVICES)):
             value = getattr(self, name)
             if not isinstance(value, tuple) or not value or any(item not in allowed for item in value):

@@ -19,6 +19,10 @@ import torch
 
 from verify.registry import Context
 
+#: Where a sweep's ``draw`` creates its instances (the CPU's generator, float64); batched_sweep moves them to the run's
+#: device and dtype.
+DRAW_LIKE = {"dtype": torch.float64, "device": torch.device("cpu")}
+
 #: Instances per batch: large enough to amortise the Python overhead, small enough for a CPU's cache and any
 #: GPU's memory at the d ≤ 8 the sweeps use.
 BATCH = 8192
@@ -48,21 +52,22 @@ def batched_sweep(ctx: Context, count: int, draw: Callable[[int, torch.Generator
                   recheck: Callable[[dict], float] | None = None, batch: int = BATCH,
                   stream: str = "sweep") -> SweepResult:
     """Evaluate ``margin`` on ``count`` instances drawn by ``draw(n, generator)`` (a dict of tensors whose first
-    dimension is the instance, created on ctx.device in ctx.dtype) in batches of ``batch``; ``margin(instances)``
+    dimension is the instance, created with DRAW_LIKE) in batches of ``batch``; ``margin(instances)``
     returns one margin per instance. ``recheck(instance)`` (plain lists) recomputes the worst instance's margin in
-    float64 on the CPU. Instances are drawn in chunks of ``BATCH`` from ctx.torch_generator(stream) on ctx's device
-    (its own stream: the check's other random draws are unchanged by the sweep; one stream per sweep of a check;
-    a CUDA generator draws other numbers than the CPU's, so a sweep's instances depend on the device) and evaluated in
+    float64 on the CPU. Instances are drawn in chunks of ``BATCH`` from ctx.torch_generator(stream), a CPU generator
+    of the sweep's own (the check's other random draws are unchanged by the sweep; one stream per sweep of a check),
+    in float64 on the CPU (``draw`` creates them with DRAW_LIKE), then cast and moved to ctx's dtype and device, so
+    every device and dtype checks the same instances, as Context.randn does; they are evaluated in
     sub-batches of at most ``batch`` (a memory cap), so the instances do not depend on the batch size. A NaN
     margin counts as a violation."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"count must be a positive int, got {count!r}")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ValueError(f"batch must be a positive int, got {batch!r}")
-    generator = ctx.torch_generator(stream, device=ctx.torch_device)  # draws where the batch is evaluated
+    generator = ctx.torch_generator(stream)
     violations, batches, worst, worst_instance = 0, 0, -math.inf, {}
     for start in range(0, count, BATCH):
-        chunk = draw(min(BATCH, count - start), generator)
+        chunk = {k: v.to(**ctx.like) for k, v in draw(min(BATCH, count - start), generator).items()}
         size = len(next(iter(chunk.values())))
         for low in range(0, size, batch):
             current = {k: v[low:low + batch] for k, v in chunk.items()}
@@ -78,6 +83,12 @@ def batched_sweep(ctx: Context, count: int, draw: Callable[[int, torch.Generator
                 worst_instance = {k: v[index].detach().to("cpu", torch.float64).tolist() for k, v in current.items()}
     recheck_margin = recheck(worst_instance) if recheck is not None else None
     return SweepResult(count, batches, violations, worst, worst_instance, recheck_margin)
+
+
+def shares(count: int, parts: int) -> list[int]:
+    """``count`` instances in ``parts`` near-equal shares, the first ``count % parts`` one larger (a claim's
+    ``sweep_instances`` spread over its cases: dimensions, shapes, models)."""
+    return [count // parts + (index < count % parts) for index in range(parts)]
 
 
 def summarize(sweeps: dict) -> tuple[int, dict, list[dict], dict | None]:
