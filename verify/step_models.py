@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from implementations.bfgs import StepSizeModel
 from implementations.validation import check_instance, check_positive_int
+from verify.margins.bfgs import rollout_margins
 from verify.registry import Context, Evidence
 from verify.strategies import finite_floats
 
@@ -50,22 +51,11 @@ def step_model_inputs(draw):
 def rollout_margin(model: StepSizeModel, steps) -> float:
     """max over the rollout of max_i(low − P_i, P_i − high, −P_i, P_i − 2), with (low, high) = model.interval:
     ≤ 0 when every P lies in the declared interval and in [0, 2]; +inf when a P or a clipped fraction is not
-    finite, or when the model raises on these (finite) inputs. ``steps``: a sequence of (x, g, d) tensors fed in
-    order, the state carried from step to step."""
+    finite, or when the model raises on these (finite) inputs. ``steps``: a non-empty sequence of (x, g, d) tensors
+    fed in order, the state carried from step to step. The max over the rows of
+    verify.margins.bfgs.rollout_margins (one implementation of the formula)."""
     check_instance("model", model, StepSizeModel, "StepSizeModel (the interface of implementations.bfgs)")
-    low, high = model.interval
-    state, worst = None, -math.inf
-    for x, g, d in steps:
-        try:
-            with torch.no_grad():
-                P, clipped, state = model(x, g, d, state)
-        except (ValueError, RuntimeError, ArithmeticError):  # a finite input the model cannot take: a violation
-            return math.inf
-        if not bool(torch.isfinite(P).all()) or not bool(torch.isfinite(clipped).all()):
-            return math.inf
-        worst = max(worst, float((low - P).max()), float((P - high).max()),
-                    float((STABLE[0] - P).max()), float((P - STABLE[1]).max()))
-    return worst
+    return float(rollout_margins(model, steps).max())
 
 
 def _randomised(make_model: ModelFactory, interval, coordinatewise: bool, seed: int, scale: float,

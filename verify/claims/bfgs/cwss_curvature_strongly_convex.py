@@ -8,37 +8,20 @@ from hypothesis import strategies as st
 
 from implementations.bfgs import FixedSteps, cwss_bfgs
 from implementations.problems.logistic import LogisticRegression
-from verify.margins.bfgs import EPS, instance_tensor
+from verify.margins.bfgs import curvature_margin, curvature_margins, draw_curvature
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 from verify.strategies import finite_floats, spd_matrices, vectors
+from verify.sweep import DRAW_LIKE, batched_sweep, shares, summarize
 
 SPEC = ClaimSpec("bfgs.cwss.curvature-strongly-convex",
                  "μ-strong convexity ⇒ yᵀs ≥ μ‖s‖² > 0 for any step, so the BFGS update stays SPD whatever P is (D5)",
-                 "derived", "property", "holds", "THEORY.md §2.1 D5",
-                 scales={"dim": (10, 30), "samples": (30, 100), "runs": (4, 16), "iterations": (30, 100)})
+                 "derived", "property+sweep", "holds", "THEORY.md §2.1 D5",
+                 scales={"dim": (10, 30), "samples": (30, 100), "runs": (4, 16), "iterations": (30, 100),
+                         "sweep_instances": (10000, 1000000)})
 
-
-def _curvature_margin(instance, like: dict | None = None) -> float:
-    """μ‖s‖² − yᵀs − tol for logistic regression (μ = reg), s = −PHg with any P ∈ [−3, 3]^d.
-
-    tol = 8(m + d)·eps·(‖A‖_F(‖w₊‖ + ‖w‖) + μ(‖x‖ + ‖x + s‖))·‖s‖: γ_{m+d} times the size of the two
-    gradient evaluations whose difference is y (w: the per-sample weights of the gradient). ``like``: as in
-    :func:`instance_tensor`.
-    """
-    A, labels, reg, x, P, H = instance
-    problem = LogisticRegression.create(instance_tensor(A, like), instance_tensor(labels, like), reg)
-    x, P, H = instance_tensor(x, like), instance_tensor(P, like), instance_tensor(H, like)
-    g = problem.gradient(x)
-    s = -P * (H @ g)
-    x_next = x + s
-    y = problem.gradient(x_next) - g
-    m, d = problem.A.shape
-    weights = lambda z: torch.sigmoid(-problem._margins(z)) / m  # noqa: E731
-    size = float(problem.A.norm()) * (float(weights(x).norm()) + float(weights(x_next).norm())) \
-        + reg * (float(x.norm()) + float(x_next.norm()))
-    tol = 8 * (m + d) * EPS * size * float(s.norm())
-    return reg * float(s @ s) - float(y @ s) - tol
+#: the D5 sweep's (d, m, μ): dimension, samples and regularisation of its logistic regressions, an equal share each
+SWEEPS = ((2, 3, 1e-3), (2, 6, 10.0), (4, 6, 1e-2), (4, 12, 1.0), (8, 4, 1e-3), (8, 16, 0.1))
 
 
 @st.composite
@@ -54,15 +37,33 @@ def _logistic_step(draw):
     return np.array(A), np.array(labels), reg, x, P, H
 
 
+def _d5_sweep(ctx: Context) -> dict:
+    """curvature_margins on ctx.scale("sweep_instances") instances, an equal share for each (d, m, μ) of SWEEPS,
+    the worst of each re-checked by curvature_margin in float64 on the CPU."""
+    count = ctx.scale("sweep_instances")
+    sweeps = {}
+    for index, (dim, samples, reg) in enumerate(SWEEPS):
+        sweeps[f"d={dim} m={samples} mu={reg:g}"] = batched_sweep(
+            ctx, shares(count, len(SWEEPS))[index], draw_curvature(dim, samples, DRAW_LIKE),
+            lambda b, reg=reg: curvature_margins(b["A"], b["labels"], reg, b["x"], b["P"], b["H"]),
+            recheck=lambda i, reg=reg: curvature_margin((i["A"], i["labels"], reg, i["x"], i["P"], i["H"])),
+            stream=f"d5-sweep-{index}")
+    return sweeps
+
+
 @check(SPEC.id)
 def curvature_strongly_convex(ctx: Context) -> Evidence:
     """D5 (derived): for μ-strongly convex f, yᵀs ≥ μ‖s‖² for every step s, so the BFGS update stays SPD
     whatever P is. Property: hypothesis over ℓ₂-regularised logistic regressions (μ = reg), points x,
-    any P ∈ [−3, 3]^d (even non-descent ones) and SPD H (tolerance in _curvature_margin). Runs: CWSS-BFGS
+    any P ∈ [−3, 3]^d (even non-descent ones) and SPD H (tolerance in curvature_margin). Runs: CWSS-BFGS
     with random P_k ∈ [−1, 3]^d on logistic regression never fires the skip safeguard, and the smallest
     yᵀs/(μ‖s‖²) along the run is reported (≥ 1 by D5). Contrast: on an indefinite quadratic the
-    safeguard fires (yᵀs < 0 occurs), which is why it exists."""
-    result = ctx.search(_logistic_step(), lambda inst: _curvature_margin(inst, like=ctx.like), max_examples=200)
+    safeguard fires (yᵀs < 0 occurs), which is why it exists. Sweep: the same margin (curvature_margins, s = x⁺ − x
+    with x⁺ from cwss_step, y from LogisticRegression.gradient) on 10⁴ (quick) / 10⁶ (full) random instances in
+    batches, a sixth each at (d, m, μ) ∈ SWEEPS (d = 2, 4, 8; m = 3…16 samples; μ = 10⁻³…10; A ~ 3·N(0, 1), x ~
+    5·N(0, I), P ∈ [−3, 3]^d, SPD H with κ ≤ 10³), the worst of each re-checked in float64 on the CPU."""
+    result = ctx.search(_logistic_step(), lambda inst: curvature_margin(inst, like=ctx.like), max_examples=200)
+    sweep_violations, sweep_numbers, sweep_table, sweep_counterexample = summarize(_d5_sweep(ctx))
     gen = ctx.torch_generator()
     d, m, runs, iterations = ctx.scale("dim"), ctx.scale("samples"), ctx.scale("runs"), ctx.scale("iterations")
     problem = LogisticRegression.random(d, m, reg=1e-2, batch=(runs,), generator=gen, **ctx.like)
@@ -78,16 +79,20 @@ def curvature_strongly_convex(ctx: Context) -> Evidence:
     indefinite_trace = cwss_bfgs(_IndefiniteQuadratic(indefinite), ctx.tensor([1.0, 1.0]),
                                  FixedSteps(ctx.tensor([0.5, 1.5])), 3, cond_every=0)
     contrast_fired = float(np.nansum(indefinite_trace.series("safeguard_fired")))
-    holds = not result.found and fired == 0 and float(curvature_ratio.min()) >= 1 - 1e-6
+    holds = not result.found and fired == 0 and float(curvature_ratio.min()) >= 1 - 1e-6 and sweep_violations == 0
     counterexample = None
-    if result.found:
+    if sweep_violations:
+        counterexample = sweep_counterexample
+    elif result.found:
         A, labels, reg, x, P, H = result.counterexample
         counterexample = dict(A=A.tolist(), labels=labels.tolist(), reg=reg, x=x.tolist(), P=P.tolist(),
                               H=H.tolist(), margin=result.margin)
     return Evidence(holds=holds, counterexample=counterexample, numbers=dict(
         property_examples=result.examples_tried, property_worst_margin=result.worst_margin_seen,
         run_steps=int(moved.sum()), run_min_ys_over_mu_s2=float(curvature_ratio.min()),
-        run_safeguard_fired=fired, indefinite_quadratic_safeguard_fired=contrast_fired, d=d, m=m),
+        run_safeguard_fired=fired, indefinite_quadratic_safeguard_fired=contrast_fired, d=d, m=m,
+        **sweep_numbers),
+        tables={"sweep": sweep_table},
         notes="run_min_ys_over_mu_s2 ≥ 1 is D5 along runs with arbitrary P (tolerance 1e-6 relative: the "
               "ratio of two O(eps)-accurate quantities over steps > 1e-8)")
 

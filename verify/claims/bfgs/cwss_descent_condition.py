@@ -14,7 +14,7 @@ from verify.margins.bfgs import EPS, instance_tensor
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 from verify.strategies import spd_matrices, vectors
-from verify.sweep import batched_sweep, summarize
+from verify.sweep import DRAW_LIKE, batched_sweep, shares, summarize
 from verify.tightness import Tightness
 
 SPEC = ClaimSpec("bfgs.cwss.descent-condition",
@@ -86,7 +86,7 @@ def _d1_sweep(ctx: Context) -> dict:
     results = {}
     for index, dim in enumerate((2, 4, 8)):
         results[dim] = batched_sweep(
-            ctx, count // 3 + (index < count % 3), _draw_d1(dim, ctx.like), _d1_margins, stream=f"d1-sweep-{dim}",
+            ctx, shares(count, 3)[index], _draw_d1(dim, DRAW_LIKE), _d1_margins, stream=f"d1-sweep-{dim}",
             recheck=lambda i: float(_d1_margin((np.array(i["H"]), i["t"], np.array(i["signs"]), np.array(i["g"])))))
     return results
 

@@ -7,15 +7,16 @@ import torch
 
 from implementations.bfgs import inverse_bfgs_update
 from implementations.problems.quadratic import random_spd
-from verify.margins.bfgs import EPS
+from verify.margins.bfgs import EPS, draw_rate_band, rate_band_margin, rate_band_margins
 from verify.ratefit import fit_rate
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
+from verify.sweep import DRAW_LIKE, batched_sweep, shares, summarize
 
 SPEC = ClaimSpec("bfgs.cwss.superlinear",
                  "P_k → I gives ‖e_{k+1}‖/‖e_k‖ → 0; P_k → cI gives a linear rate ≈ |1−c| (D6)",
-                 "paper+derived", "rate-fit", "holds", "THEORY.md §2.1 D6; paper Thm 3",
-                 scales={"iterations": (250, 400)})
+                 "paper+derived", "rate-fit+sweep", "holds", "THEORY.md §2.1 D6; paper Thm 3",
+                 scales={"iterations": (250, 400), "sweep_instances": (10000, 1000000)})
 
 
 def _quadratic_rate_run(A, b, x0, P_of_k, iterations):
@@ -40,6 +41,18 @@ def _quadratic_rate_run(A, b, x0, P_of_k, iterations):
     return np.array(errors), np.array(s_dev)
 
 
+def _band_sweep(ctx: Context) -> dict:
+    """rate_band_margins on ctx.scale("sweep_instances") instances, a third each at d = 2, 4, 8, the worst of each
+    re-checked in float64 on the CPU."""
+    count = ctx.scale("sweep_instances")
+    return {dim: batched_sweep(ctx, shares(count, 3)[index], draw_rate_band(dim, DRAW_LIKE),
+                               lambda b: rate_band_margins(b["A"], b["H"], b["x"], b["x_star"], b["c"]),
+                               recheck=lambda i: rate_band_margin(
+                                   tuple(i[k] for k in ("A", "H", "x", "x_star", "c"))),
+                               stream=f"band-sweep-{dim}")
+            for index, dim in enumerate((2, 4, 8))}
+
+
 @check(SPEC.id)
 def superlinear(ctx: Context) -> Evidence:
     """D6 (paper Thm 3 + derived): P_k → I with BFGS's H_k gives ‖e_{k+1}‖/‖e_k‖ → 0 (fit_rate regime
@@ -48,7 +61,11 @@ def superlinear(ctx: Context) -> Evidence:
     lie within max_window c‖S_k − I‖ + the 95% CI half-width of |1 − c| (derived tolerance), fitted on the
     last 15 errors above the round-off floor 1e3·eps·‖e_0‖, and the last ratio must stay ≥ |1 − c|/2 (not
     superlinear). Runs on
-    d = 8, κ(A) = 100 quadratics; the P_k → I schedule is P_k = I + D·0.5^k, D ∈ [−0.5, 0.5]^d."""
+    d = 8, κ(A) = 100 quadratics; the P_k → I schedule is P_k = I + D·0.5^k, D ∈ [−0.5, 0.5]^d.
+    Sweep: the band that tolerance rests on, one cwss_step with P = cI (rate_band_margins: |r − |1 − c|| ≤
+    c‖S − I‖₂ for r = ‖e⁺‖_A/‖e‖_A, tolerance 16d·eps·κ(A)(1 + c‖S‖₂)(1 + (‖x‖ + ‖x*‖)/‖e‖)) on 10⁴ (quick) / 10⁶
+    (full) random instances in batches (d = 2, 4, 8; κ(A) ≤ 10³; S = I + εE, ε ∈ [10⁻⁸, 0.9]; c ∈ (0, 2)), the
+    worst of each dimension re-checked in float64 on the CPU."""
     gen = ctx.torch_generator()
     dim, cond = 8, 100.0
     A = random_spd(dim, cond, gen, **ctx.like)
@@ -73,9 +90,11 @@ def superlinear(ctx: Context) -> Evidence:
         ok &= within and fit.last_ratio >= abs(1 - c) / 2
         rows.append(dict(schedule=f"P_k = {c}·I", expected=abs(1 - c), allowed_deviation=allowed,
                          within=within, **fit.as_dict()))
-    return Evidence(holds=bool(ok), tables={"rate_fits": rows},
-                    counterexample=None if ok else dict(rows=rows, margin=1.0),
+    sweep_violations, sweep_numbers, sweep_table, sweep_counterexample = summarize(_band_sweep(ctx))
+    counterexample = sweep_counterexample if sweep_violations else None if ok else dict(rows=rows, margin=1.0)
+    return Evidence(holds=bool(ok) and sweep_violations == 0, tables={"rate_fits": rows, "sweep": sweep_table},
+                    counterexample=counterexample,
                     numbers=dict(identity_regime=fit_identity.regime, identity_last_ratio=fit_identity.last_ratio,
-                                 **{f"rho_c_{r['schedule']}": r["rho"] for r in rows[1:]}),
+                                 **{f"rho_c_{r['schedule']}": r["rho"] for r in rows[1:]}, **sweep_numbers),
                     notes="the derived tolerance is c·max‖S_k − I‖ over the fit window: it is small when BFGS has "
                           "learned A⁻¹ on the error's subspace")

@@ -16,7 +16,9 @@ from verify.spec import ClaimSpec
 
 SPEC = ClaimSpec("bfgs.l2o.identity-limit",
                  "‖P_k − I‖, fraction of clipped entries and κ(B_k) along learned runs",
-                 "reviewers", "empirical", "measure", "OpenReview reviews", slow=True, devices=("cpu",))
+                 "reviewers", "empirical", "measure", "OpenReview reviews", slow=True, devices=("cpu",),
+                 unbatched="it measures ‖P_k − I‖, clipping and κ(B_k) along the runs of meta-trained LSTMs (a "
+                           "meta-training per task and seed, minutes each), not a formula of a random instance")
 
 
 def _identity_numbers(scale, result: TaskResult) -> dict:

@@ -13,6 +13,9 @@ SPEC = ClaimSpec("bfgs.l2o.oracle-speedup",
                  "f(x_k − P_k H_k g_k), a 2-step look-ahead), reaches the tolerance ≥ 4× faster than BFGS with a line "
                  "search on some task, as 'up to 4×' needs (interval over seeds)",
                  "derived", "empirical", "holds", "paper §5", slow=True, devices=("cpu",),
+                 unbatched="each instance is a task's study at one seed (meta-training, line-search and oracle "
+                           "runs to a tolerance, minutes), whose iteration ratios are compared over the seeds, not "
+                           "a batchable formula",
                  finding="inconclusive at the quick budget (seeds 0–4, median [95% interval]): the best oracle, a "
                          "2-step look-ahead, is 3.7 [2.73, 4.22]× faster than the line searches on least squares, an "
                          "interval that straddles 4; on logistic regression (1.75 [1.75, 2]×), log-sum-exp "
