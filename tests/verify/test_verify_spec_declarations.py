@@ -101,7 +101,7 @@ def test_scale_reads_the_budgets_value_from_the_claims_spec():
 def test_the_record_lists_the_scales_of_its_budget():
     spec = BY_ID["cfgd.na.stability"]
     record = run_claim(Claim(spec, lambda ctx: Evidence(holds=True)), Context(budget="full", claim_id=spec.id))
-    assert record["scales"] == {"batch": 5000, "count": 64}
+    assert record["scales"] == {"batch": 5000, "count": 64, "sweep_instances": 1_000_000}
 
 
 #: Budget-dependent choices that are not sizes of one claim: the meta-training and BFGS-study configurations

@@ -84,3 +84,24 @@ def na_distance_bound(A, b, x0, g, c, star, lr, steps: int) -> torch.Tensor:
     largest = star.norm(dim=-1) + start
     delta = 4 * (d + 4) * (eps * (largest + lr * (lmax * largest + b.norm(dim=-1) + (g * c).norm(dim=-1))) + underflow)
     return q ** steps * start + delta / (1 - q) + 4 * d * eps * (lmax / lmin) * star.norm(dim=-1)
+
+
+def draw_na_instances(dim: int, eigenvalue_range: tuple[float, float], beta_range: tuple[float, float],
+                      like: dict):
+    """A sweep's draw (verify.sweep) of NA-CFGD instances with A + G ≻ 0: A = Q diag(λ) Qᵀ (Q Haar-orthogonal,
+    λ uniform in ``eigenvalue_range``), b, c, x0 ~ N(0, I), α ~ U[0.05, 0.95], β uniform in ``beta_range`` and then
+    raised where needed to γ_j r_j ≥ −0.9 λ_min(A) (β_j ≥ (1−α_j)/(2−α_j) − 0.9 λ_min(A)/A_jj), which makes
+    A + G ⪰ 0.1 λ_min(A) I; every tensor created on ``like``'s device in its dtype from the sweep's generator."""
+    low, high = eigenvalue_range
+
+    def draw(n: int, generator) -> dict:
+        q, _ = torch.linalg.qr(torch.randn(n, dim, dim, generator=generator, **like))
+        lam = low + (high - low) * torch.rand(n, dim, generator=generator, **like)
+        A = (q * lam.unsqueeze(-2)) @ q.mT
+        A = (A + A.mT) / 2
+        b, c, x0 = (torch.randn(n, dim, generator=generator, **like) for _ in range(3))
+        alpha = 0.05 + 0.9 * torch.rand(n, dim, generator=generator, **like)
+        beta = beta_range[0] + (beta_range[1] - beta_range[0]) * torch.rand(n, dim, generator=generator, **like)
+        floor = (1 - alpha) / (2 - alpha) - 0.9 * lam.amin(-1, keepdim=True) / torch.diagonal(A, dim1=-2, dim2=-1)
+        return {"A": A, "b": b, "c": c, "x0": x0, "alpha": alpha, "beta": torch.maximum(beta, floor)}
+    return draw

@@ -19,7 +19,9 @@ SPEC = ClaimSpec("cfgd.l2o.authors-code",
                          "reaches 1.45× [1.21, 1.96] our best NA-CFGD and 1.73× [1.42, 2.95] our best AT-CFGD, and "
                          "1.27× [1.05, 1.94] / 1.44× [1.12, 1.84] their own kept static configurations; ours / theirs "
                          "0.95× [0.83, 1.26]. Without a prepared copy of their code the claim is inconclusive",
-                 scales={"validation_problems": (1, 5), "test_problems": (3, 10)})
+                 scales={"validation_problems": (1, 5), "test_problems": (3, 10)},
+                 unbatched="each instance is a meta-training run of the authors' own code (fl2o, minutes) on the "
+                 "enumerated test problems and seeds, not a batchable formula")
 
 
 @check(SPEC.id)

@@ -20,7 +20,9 @@ SPEC = ClaimSpec("cfgd.l2o.beats-static",
                          "[0.55, 0.88] (1–50–1, benchmarks/cfgd_authors_side_by_side.md). Paper scale, seed 0 only "
                          "(2000 / 1200 runs, 10 test problems, reports/full-cfgd): 0.56× NA but 1.84× AT on least "
                          "squares, 1.78× / 1.72× on h₂, and 1.91× / 6.43× the black-box LSTM",
-                 scales={"validation_problems": (1, 5), "test_problems": (3, 10)})
+                 scales={"validation_problems": (1, 5), "test_problems": (3, 10)},
+                 unbatched="each instance is a meta-training of an LSTM optimizer (minutes) plus grid searches of "
+                 "the static baselines, not a batchable formula; the seeds are already enumerated")
 
 
 @check(SPEC.id)

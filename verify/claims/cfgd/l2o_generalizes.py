@@ -17,7 +17,9 @@ SPEC = ClaimSpec("cfgd.l2o.generalizes",
                          "authors' own code 0.53× [0.45, 0.97] (1–50–1 MLP, benchmarks/cfgd_authors_side_by_side.md). "
                          "Paper scale, seed 0 only (1200 meta-training runs, 10 test problems, reports/full-cfgd): "
                          "1.88× / 1.85×, 3.92× the black-box LSTM",
-                 scales={"validation_problems": (1, 5), "test_problems": (3, 10)})
+                 scales={"validation_problems": (1, 5), "test_problems": (3, 10)},
+                 unbatched="each instance is a meta-training of an LSTM optimizer (minutes) plus grid searches of "
+                 "the static baselines, not a batchable formula; the seeds are already enumerated")
 
 
 @check(SPEC.id)

@@ -17,7 +17,10 @@ SPEC = ClaimSpec("cfgd.l2o.oracle-schedule",
                  "the best static NA/AT-CFGD and the learned L2O-CFGD, ours and the authors', on least squares and h₂",
                  "derived", "empirical", "measure", "paper §4 (a reference for its learned schedules)", slow=True,
                  devices=("cpu",),
-                 scales={"validation_problems": (1, 5), "test_problems": (3, 10)})
+                 scales={"validation_problems": (1, 5), "test_problems": (3, 10)},
+                 unbatched="each instance is a greedy per-step search over the static grid on a test problem, "
+                 "compared with meta-trained LSTMs (minutes each); the test problems and seeds are already "
+                 "enumerated")
 
 
 def evaluate_task(ctx: Context, train_task: str, test_task: str, seed: int) -> dict:

@@ -18,7 +18,10 @@ from verify.spec import ClaimSpec
 SPEC = ClaimSpec("cfgd.l2o.static-reduction",
                  "an L2O-CFGD whose heads emit constants reproduces NA-CFGD exactly",
                  "derived", "property", "holds", "THEORY.md §1.4",
-                 scales={"max_examples": (15, 100)})
+                 scales={"max_examples": (15, 100)},
+                 unbatched="each instance builds an L2O-CFGD network with its own constant head and rolls it out "
+                 "step by step (exact line search, per-step control flow) beside a cfgd() run; both take one "
+                 "problem and one model at a time, so hypothesis searches the instances one by one")
 
 
 def constant_l2o(alpha: float, beta: float, c: float, like: dict | None = None) -> L2OCFGD:

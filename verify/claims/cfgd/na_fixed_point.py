@@ -5,16 +5,21 @@ from __future__ import annotations
 import torch
 
 from implementations.cfgd.quadratic import na_cfgd, shift_matrix_diagonal, tikhonov_point
-from verify.claims.cfgd._theory import na_distance_bound, random_na_instances
+from verify.claims.cfgd._theory import draw_na_instances, na_distance_bound, random_na_instances
 from verify.margins.cfgd import precision
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
+from verify.sweep import DRAW_LIKE, batched_sweep, summarize
 
 SPEC = ClaimSpec("cfgd.na.fixed-point",
                  "NA-CFGD converges to the Tikhonov point (A+G)x* = Gc − b, G = diag(γ⊙r), not to argmin f "
                  "unless γ = 0 or c = argmin f",
                  "derived", "property+sweep", "holds", "THEORY.md §1.3; Shin et al.", dtypes=("float32", "float64"),
-                 scales={"batch": (2000, 20000)})
+                 scales={"batch": (2000, 20000), "sweep_instances": (10000, 100000)})
+
+#: The sweep's dimension and horizon (enough for q^T ≤ 2e-5 at the sweep's worst κ(A + G) ≈ 180; the margins'
+#: bound holds at every T)
+SWEEP_DIM, SWEEP_STEPS = 5, 1000
 
 
 def fixed_point_margins(A, b, x0, alpha, beta, c, steps: int) -> dict:
@@ -46,6 +51,27 @@ def fixed_point_margins(A, b, x0, alpha, beta, c, steps: int) -> dict:
                 offset_tolerance=bound + solve_errors)
 
 
+def _sweep_margins(batch: dict) -> torch.Tensor:
+    """The convergence and offset conditions of :func:`fixed_point_margins` (SWEEP_STEPS steps) relative to their
+    bounds, per instance: max(‖x_T − x*‖/bound, |‖x_T − x_min‖ − offset formula|/tolerance) − 1, +inf where the run
+    diverged."""
+    margins = fixed_point_margins(*(batch[k] for k in ("A", "b", "x0", "alpha", "beta", "c")), SWEEP_STEPS)
+    offset_error = (margins["offset_measured"] - margins["offset_formula"]).abs()
+    worst = torch.maximum(margins["distance"] / margins["bound"], offset_error / margins["offset_tolerance"]) - 1
+    return torch.where(margins["diverged"], torch.full_like(worst, torch.inf), worst)
+
+
+def _fixed_point_sweep(ctx: Context) -> dict:
+    """:func:`_sweep_margins` on ctx.scale("sweep_instances") random instances with A + G ≻ 0 (draw_na_instances:
+    d = 5, A's eigenvalues in [1, 10], β ∈ [−0.3, 0.8] raised where needed), in ctx.dtype on ctx.device; the worst
+    re-checked on its own in float64 on the CPU."""
+    host = {"dtype": torch.float64, "device": "cpu"}
+    return {f"d={SWEEP_DIM}": batched_sweep(
+        ctx, ctx.scale("sweep_instances"), draw_na_instances(SWEEP_DIM, (1.0, 10.0), (-0.3, 0.8), DRAW_LIKE),
+        _sweep_margins, stream="fixed-point-sweep",
+        recheck=lambda i: float(_sweep_margins({k: torch.tensor([v], **host) for k, v in i.items()})))}
+
+
 @check(SPEC.id)
 def na_fixed_point(ctx: Context) -> Evidence:
     """NA-CFGD x ← x − η[(A+G)x + b − Gc] converges to the Tikhonov point (A+G)x* = Gc − b, G = diag(γ⊙r),
@@ -56,6 +82,9 @@ def na_fixed_point(ctx: Context) -> Evidence:
     c, b, x0 ~ N(0, I)), kept if A + G ≻ 0 (λ_min ≥ 0.05); η = 2/(λ_min + λ_max), T = 4000 steps. Margins of
     :func:`fixed_point_margins` must be ≤ 0: the contraction bound plus accumulated round-off. Special cases:
     β = (1−α)/(2−α) (γ = 0) and c = argmin f must land on argmin f; generic ones must not (offset > bound).
+    Sweep: the convergence and offset margins on 10⁴ (quick) / 10⁵ (full) further random instances (d = 5, A's
+    eigenvalues in [1, 10], β ∈ [−0.3, 0.8] raised where needed so that A + G ⪰ 0.1 λ_min(A), T = 1000 steps), in
+    batches in ctx.dtype; the worst re-checked in float64 on the CPU.
     """
     gen = ctx.torch_generator()
     batch, d, steps = ctx.scale("batch"), 5, 4000
@@ -76,11 +105,12 @@ def na_fixed_point(ctx: Context) -> Evidence:
             float((c_at_minimiser["offset_measured"] - c_at_minimiser["offset_tolerance"]).max()),
     }
     generic_not_argmin = generic["offset_measured"] > generic["offset_tolerance"]
+    sweep_violations, sweep_numbers, sweep_table, sweep_counterexample = summarize(_fixed_point_sweep(ctx))
     holds = (all(v <= 0 for v in worst.values()) and bool(generic_not_argmin.all())
-             and not bool(generic["diverged"].any()))
+             and not bool(generic["diverged"].any()) and sweep_violations == 0)
     worst_index = int(generic["convergence_margin"].argmax())
-    counterexample = None
-    if not holds:
+    counterexample = sweep_counterexample
+    if counterexample is None and not holds:
         counterexample = {"A": A[worst_index].tolist(), "b": b[worst_index].tolist(), "c": c[worst_index].tolist(),
                           "x0": x0[worst_index].tolist(), "alpha": alpha[worst_index].tolist(),
                           "beta": beta[worst_index].tolist(), "steps": steps,
@@ -90,5 +120,7 @@ def na_fixed_point(ctx: Context) -> Evidence:
                                      "steps": steps,
                                      "min_generic_offset": float(generic["offset_measured"].min()),
                                      "worst_distance_over_bound": float((generic["distance"] / generic["bound"]).max()),
-                                     "max_distance_to_tikhonov": float(generic["distance"].max())},
+                                     "max_distance_to_tikhonov": float(generic["distance"].max()),
+                                     **sweep_numbers},
+                    tables={"sweep": sweep_table},
                     notes="generic instances converge to the Tikhonov point, which differs from argmin f")

@@ -7,15 +7,16 @@ import math
 import torch
 
 from implementations.cfgd.quadratic import na_cfgd, shift_matrix_diagonal, stability_threshold, tikhonov_point
-from verify.claims.cfgd._theory import na_distance_bound, random_na_instances
+from verify.claims.cfgd._theory import draw_na_instances, na_distance_bound, random_na_instances
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
+from verify.sweep import DRAW_LIKE, batched_sweep, summarize
 from verify.tightness import Tightness
 
 SPEC = ClaimSpec("cfgd.na.stability",
                  "NA-CFGD on a quadratic converges from every start iff A+G ≻ 0 and 0 < η < 2/λ_max(A+G)",
-                 "derived", "property+tightness", "holds", "THEORY.md §1.3", dtypes=("float32", "float64"),
-                 scales={"batch": (500, 5000), "count": (8, 64)},
+                 "derived", "property+tightness+sweep", "holds", "THEORY.md §1.3", dtypes=("float32", "float64"),
+                 scales={"batch": (500, 5000), "count": (8, 64), "sweep_instances": (10000, 1000000)},
                  tightness={"largest η with ‖e_T‖ < ‖e_0‖ (NA-CFGD)": ("tight", 0.01)})
 
 
@@ -23,6 +24,54 @@ def _error_norm_after(A, b, x0, alpha, beta, c, lr, steps):
     run = na_cfgd(A, b, x0, alpha, beta, c, lr, steps, keep_trajectory=False)
     star = tikhonov_point(A, b, alpha, beta, c)
     return run, (run.final - star).norm(dim=-1) / (x0 - star).norm(dim=-1)
+
+
+#: The sweep's dimension and horizon, and its step-size fractions of η_c = 2/λ_max(A + G) on each side: below,
+#: ‖x_T − x*‖ must stay within na_distance_bound (at every T); above, |1 − ηλ_max| ≥ 1.2 and 1.2^300 ≈ 6e23 must
+#: blow the run up (past 1e10·(1 + ‖x0‖)) unless x0 − x* has less than ~1e-13 of its norm along the top eigenvector
+SWEEP_DIM, SWEEP_STEPS = 4, 300
+BELOW, ABOVE = (0.05, 0.98), (1.1, 2.0)
+
+
+def _sweep_margins(batch: dict) -> torch.Tensor:
+    """Per instance (A + G ≻ 0), with η_c = implementations.cfgd.stability_threshold and fractions ρ_below, ρ_above
+    of the batch: max(‖x_T − x*‖/na_distance_bound − 1 at η = ρ_below η_c (+inf if it diverged), +1 if the run at
+    η = ρ_above η_c did not diverge else −1, +1 if η_c = 0 (the implementation calls A + G not definite))."""
+    A, b, c, x0, alpha, beta = (batch[k] for k in ("A", "b", "c", "x0", "alpha", "beta"))
+    threshold = stability_threshold(A, alpha, beta)
+    definite = threshold > 0
+    safe = torch.where(definite, threshold, torch.ones_like(threshold))
+    below_lr = batch["below"] * safe
+    run_below, ratio_below = _error_norm_after(A, b, x0, alpha, beta, c, below_lr, SWEEP_STEPS)
+    star = tikhonov_point(A, b, alpha, beta, c)
+    g = shift_matrix_diagonal(A, alpha, beta)
+    bound = na_distance_bound(A, b, x0, g, c, star, below_lr, SWEEP_STEPS) / (x0 - star).norm(dim=-1)
+    below = torch.where(run_below.diverged, torch.full_like(bound, torch.inf), ratio_below / bound - 1)
+    above = na_cfgd(A, b, x0, alpha, beta, c, batch["above"] * safe, SWEEP_STEPS, keep_trajectory=False).diverged
+    flags = torch.where(above & definite, -torch.ones_like(bound), torch.ones_like(bound))
+    return torch.maximum(below, flags)
+
+
+def _draw_stability(like: dict):
+    """draw_na_instances (d = SWEEP_DIM, A's eigenvalues in [0.5, 20], β ∈ [−0.2, 0.8] raised where needed so that
+    A + G ≻ 0) with step-size fractions ρ_below ~ U(BELOW) and ρ_above ~ U(ABOVE)."""
+    instances = draw_na_instances(SWEEP_DIM, (0.5, 20.0), (-0.2, 0.8), like)
+
+    def draw(n: int, generator) -> dict:
+        batch = instances(n, generator)
+        batch["below"] = BELOW[0] + (BELOW[1] - BELOW[0]) * torch.rand(n, generator=generator, **like)
+        batch["above"] = ABOVE[0] + (ABOVE[1] - ABOVE[0]) * torch.rand(n, generator=generator, **like)
+        return batch
+    return draw
+
+
+def _stability_sweep(ctx: Context) -> dict:
+    """:func:`_sweep_margins` on ctx.scale("sweep_instances") random instances in ctx.dtype on ctx.device; the worst
+    re-checked on its own in float64 on the CPU."""
+    host = {"dtype": torch.float64, "device": "cpu"}
+    return {"both sides": batched_sweep(
+        ctx, ctx.scale("sweep_instances"), _draw_stability(DRAW_LIKE), _sweep_margins, stream="stability-sweep",
+        recheck=lambda i: float(_sweep_margins({k: torch.tensor([v], **host) for k, v in i.items()})))}
 
 
 def empirical_threshold(A, b, x0, alpha, beta, c, steps: int, low: torch.Tensor, high: torch.Tensor,
@@ -51,6 +100,10 @@ def na_stability(ctx: Context) -> Evidence:
     Tightness: η_c = 2/λ_max vs the bisection threshold of "‖e_T‖ < ‖e_0‖" (T = 3000, 24 halvings); rtol
     = 2 ln(‖e0‖/|⟨e0, v_max⟩|)/T + 2^-24, the overshoot a finite horizon allows (derived: the v_max component
     grows as (1+ε)^T with ε = η λ_max − 2).
+    Sweep: both sides of the iff on 10⁴ (quick) / 10⁶ (full) further random instances with A + G ≻ 0 (d = 4, A's
+    eigenvalues in [0.5, 20], β raised where needed so that A + G ⪰ 0.1 λ_min(A)), each run at η = ρη_c with
+    ρ ∈ [0.05, 0.98] (converges: within na_distance_bound after T = 300 steps) and at ρ ∈ [1.1, 2] (diverges within
+    300 steps); margin of :func:`_sweep_margins`, the worst re-checked in float64 on the CPU.
     """
     gen = ctx.torch_generator()
     batch, d, steps = ctx.scale("batch"), 4, 1500
@@ -94,16 +147,19 @@ def na_stability(ctx: Context) -> Evidence:
                            method=f"bisection, T={horizon}", evaluations=iterations)
         all_tight &= record.label == "tight"
         tight_rows.append(record.as_row())
+    sweep_violations, sweep_numbers, sweep_table, sweep_counterexample = summarize(_stability_sweep(ctx))
     holds = (float(below_margin.max()) <= 0 and not bool(run_below.diverged.any())
-             and bool(run_above.diverged.all()) and bool(run_neg.diverged.all()) and all_tight)
+             and bool(run_above.diverged.all()) and bool(run_neg.diverged.all()) and all_tight
+             and sweep_violations == 0)
     numbers = {"instances": int(keep.sum()), "worst_below_margin": float(below_margin.max()),
                "below_diverged": int(run_below.diverged.sum()),
                "above_diverged_fraction": float(run_above.diverged.double().mean()),
                "indefinite_diverged_fraction": float(run_neg.diverged.double().mean()),
                "indefinite_steps": steps_neg,
-               "max_relative_threshold_gap": max(abs(r_["ratio"] - 1) for r_ in tight_rows)}
-    counterexample = None
-    if not holds:  # the instance violating the first failing part: below side, above side, indefinite side
+               "max_relative_threshold_gap": max(abs(r_["ratio"] - 1) for r_ in tight_rows), **sweep_numbers}
+    counterexample = sweep_counterexample
+    if counterexample is None and not holds:
+        # the instance violating the first failing part: below side, above side, indefinite side
         failing = torch.cat([(below_margin > 0).nonzero().flatten(), (~run_above.diverged).nonzero().flatten(),
                              (~run_neg.diverged).nonzero().flatten(),
                              torch.zeros(1, dtype=torch.long, device=A.device)])
@@ -112,4 +168,5 @@ def na_stability(ctx: Context) -> Evidence:
                           "alpha": alpha[bad].tolist(), "beta": beta[bad].tolist(),
                           "beta_indefinite": beta_neg[bad].tolist(),
                           "eta_threshold": float(threshold[bad]), "margin": float(below_margin[bad])}
-    return Evidence(holds=holds, numbers=numbers, counterexample=counterexample, tables={"tightness": tight_rows})
+    return Evidence(holds=holds, numbers=numbers, counterexample=counterexample,
+                    tables={"tightness": tight_rows, "sweep": sweep_table})
