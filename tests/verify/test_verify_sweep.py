@@ -1,13 +1,16 @@
 """Batched sweeps (verify.sweep): they find violations where a condition fails, count them, keep and re-check the
 worst instance, and draw the same instances whatever the batch size."""
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 import torch
 
+from verify.catalogue import BY_ID, CATALOGUE
 from verify.registry import Context
+from verify.spec import SWEEP_MINIMUM
 from verify.sweep import batched_sweep
 
 
@@ -87,3 +90,34 @@ def test_the_d4_sweep_margin_catches_a_step_that_drops_a_tenth_of_PHg():
                                                                           step=short_step),
                           recheck=lambda i: contraction_margin((i["A"], i["x"], i["x_star"], i["p"]), step=short_step))
     assert right.violations == 0 and wrong.violations > 1000 and wrong.recheck_margin > 0
+
+
+@pytest.mark.parametrize("spec", CATALOGUE, ids=[s.id for s in CATALOGUE])
+def test_every_claim_sweeps_enough_instances_or_says_why_it_cannot(spec):
+    if "sweep_instances" in spec.scales:
+        quick, full = spec.scales["sweep_instances"]
+        assert quick >= SWEEP_MINIMUM[0] and full >= SWEEP_MINIMUM[1], f"{spec.id}: sweeps {quick}, {full} instances"
+    else:
+        assert len(spec.unbatched) > 20, f"{spec.id}: neither sweeps nor says why it cannot (ClaimSpec.unbatched)"
+
+
+def test_a_claim_that_sweeps_gives_no_reason_not_to():
+    with pytest.raises(ValueError, match="unbatched"):
+        dataclasses.replace(BY_ID["bfgs.cwss.descent-condition"], unbatched="a reason")
+
+
+def test_the_reports_give_the_instances_each_claim_checked_or_why_it_could_not_sweep(tmp_path, monkeypatch):
+    from verify import runner
+    from verify.registry import Claim, Evidence
+
+    swept, unswept = BY_ID["bfgs.cwss.descent-condition"], BY_ID["cfgd.caputo.power-rule"]
+    unswept = dataclasses.replace(unswept, scales={}, unbatched="a symbolic identity: there are no instances")
+    numbers = {"sweep_instances": 123_456, "sweep_violations": 0, "sweep_worst_margin": -0.25}
+    monkeypatch.setattr(runner, "load_checks", lambda: {
+        swept.id: Claim(swept, lambda ctx: Evidence(holds=True, numbers=numbers)),
+        unswept.id: Claim(unswept, lambda ctx: Evidence(holds=True))})
+    runner.run(runner.RunConfig(patterns=[swept.id, unswept.id], out=tmp_path, device="cpu"))
+    for name in ("report.md", "report.html"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert "Instances checked by sweeps" in text and "123456" in text.replace(",", "").replace(" ", "")
+        assert "a symbolic identity: there are no instances" in text

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import math
 
-import numpy as np
 from hypothesis import strategies as st
 
 from implementations.mathl2o import QP, MathL2O
@@ -22,10 +21,9 @@ from implementations.mathl2o.experiments import ModelSpec, gain_study, smallest_
 from verify.cache import cache_file, remembered
 from verify.figures import figure_path, pyplot, save
 from verify.intervals import interval_verdict, seed_interval
+from verify.margins.mathl2o import draw_init
 from verify.registry import Context, Evidence
-
-EPS = float(np.finfo(np.float64).eps)
-
+from verify.sweep import DRAW_LIKE, batched_sweep, shares
 
 #: The small instance set of the reconstructed-analysis claims (Jacobians by torch.func stay cheap):
 #: N = 2 instances, d = 4, b = 3, unroll T = 3, width 16 = 2·N·d.
@@ -37,6 +35,36 @@ def _small_qp(seed: int, like: dict) -> QP:
     return QP.random(SMALL["N"], SMALL["d"], SMALL["b"], seed=seed, **like)
 
 
+#: The shapes (d, b, width, depth, T) of the initialisation claims' sweeps (instances drawn by
+#: verify.margins.mathl2o.draw_init), a third of the instances each: depth 2, 3 (the code's 2→2→H→1 layers) and 4,
+#: T up to 12 (b ≥ 2: with b = 1 GD solves the instance to an exact 0 residual within a few steps, so every gradient
+#: vanishes and the inner-gradient check would be vacuous there).
+INIT_SHAPES = ((3, 2, 4, 2, 5), (6, 4, 12, 3, 8), (8, 6, 16, 4, 12))
+
+
+def init_sweeps(ctx: Context, name: str, cases) -> dict:
+    """An initialisation claim's sweeps: ctx.scale("sweep_instances") random instances (verify.sweep) in near-equal
+    shares over INIT_SHAPES (d, b, width, depth, T), drawn by verify.margins.mathl2o.draw_init (every instance its
+    own model), label "d=…,b=…,width=…,depth=…,T=…" → SweepResult. ``cases(label, width, depth, T)`` gives that
+    shape's (batched margin, one-instance float64 re-check); stream ``<name>-sweep-<d>-<depth>``."""
+    results = {}
+    for count, (d, b, width, depth, T) in zip(shares(ctx.scale("sweep_instances"), len(INIT_SHAPES)), INIT_SHAPES):
+        label = f"d={d},b={b},width={width},depth={depth},T={T}"
+        margin, recheck = cases(label, width, depth, T)
+        results[label] = batched_sweep(ctx, count, draw_init(d, b, width, depth, DRAW_LIKE), margin, recheck=recheck,
+                                       stream=f"{name}-sweep-{d}-{depth}")
+    return results
+
+
+def init_counterexample(holds: bool, sweep_counterexample: dict | None, result, fig5: dict,
+                        fig5_margin: float) -> dict | None:
+    """The counterexample of an initialisation claim: the sweep's worst violating instance when the sweep found
+    one (summarize gives it), else the search's or the Fig. 5-scale instance's when the claim does not hold."""
+    if sweep_counterexample is not None:
+        return sweep_counterexample
+    if holds:
+        return None
+    return {"config": result.counterexample or fig5, "margin": result.margin if result.found else fig5_margin}
 
 
 @st.composite

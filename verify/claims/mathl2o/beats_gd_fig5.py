@@ -14,7 +14,10 @@ SPEC = ClaimSpec("mathl2o.beats-gd.fig5",
                          "interval of [−4.01, 0.563] over seeds 0–4 (60 SGD steps); at seeds 3 and 4 the first SGD "
                          "step saturates the step sizes into a worse configuration and training stalls at 5.0× and "
                          "2.8× GD's loss (gains −4.01, −1.77), as the authors' CoordMathDNN does on the same "
-                         "instances and weights (benchmarks/mathl2o_fig2_side_by_side.md)")
+                         "instances and weights (benchmarks/mathl2o_fig2_side_by_side.md)",
+                 unbatched="each instance is an SGD training of the width-1024 network on the Fig. 5 instance set "
+                           "(60–1000 steps, seconds to minutes), judged over seeds by a bootstrap interval, not a "
+                           "batchable formula")
 
 
 @check(SPEC.id)

@@ -14,7 +14,9 @@ SPEC = ClaimSpec("mathl2o.eq14.lr-bound",
                  "reconstructed Eq. 14 (η bound) vs the η up to which every tried η descends sufficiently / converges",
                  "reconstructed", "tightness", "measure", "paper Eq. 14",
                  scales={"iters": (40, 200), "bisection_steps": (4, 8), "per_decade": (4, 8)},
-                 tightness={"η edge, * (depth *, e=*)": ("lower", 0.05)})
+                 tightness={"η edge, * (depth *, e=*)": ("lower", 0.05)},
+                 unbatched="each point is an SGD training of the network at one η (40–200 steps), scanned and "
+                           "bisected in η per configuration; the depth × e configurations are enumerated")
 
 
 @check(SPEC.id)

@@ -11,7 +11,10 @@ from verify.spec import ClaimSpec
 
 SPEC = ClaimSpec("mathl2o.lemma5.e-requirements",
                  "the four minimum-e orders of Lemmas 5.1–5.4 for given (T, L) vs the empirical minimum e",
-                 "paper", "tightness", "measure", "paper Lemmas 5.1–5.4")
+                 "paper", "tightness", "measure", "paper Lemmas 5.1–5.4",
+                 unbatched="a measurement with no condition to violate: the lemmas' orders (constants unknown) at "
+                           "three enumerated (T, L), compared with the smallest e that trains, found by SGD "
+                           "trainings over an e grid")
 
 
 @check(SPEC.id)

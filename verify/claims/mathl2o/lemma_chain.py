@@ -17,7 +17,9 @@ SPEC = ClaimSpec("mathl2o.lemma.chain",
                  "each inequality of the reconstructed proof (gradient bound, semi-smoothness, PL-type bound) holds "
                  "at the iterates of real training runs",
                  "reconstructed", "property", "holds", "paper Lemmas 4.1/4.2",
-                 scales={"iters": (25, 100)})
+                 scales={"iters": (25, 100)},
+                 unbatched="its instances are the iterates of one SGD training per depth, each link needing the "
+                           "network's full Jacobian (torch.func) at that iterate; every iterate is already checked")
 
 
 @check(SPEC.id)

@@ -22,7 +22,10 @@ SPEC = ClaimSpec("mathl2o.random-init-explodes",
                  "paper", "empirical", "holds", "paper Fig. 2",
                  scales={"shape_N_d_b": ((10, 64, 50), (10, 512, 400)),
                          "Ts": ([5, 10, 20, 40], [5, 10, 20, 40, 60, 80, 100]), "iters": (12, 400),
-                         "lrs": ([0.0001], [1e-05, 0.0001])})
+                         "lrs": ([0.0001], [1e-05, 0.0001])},
+                 unbatched="each instance is an SGD training of an LSTM Math-L2O, LISTA-CPSS or MLP unrolled over T "
+                           "steps (seconds to minutes), judged over seeds by a bootstrap interval, not a batchable "
+                           "formula")
 
 
 #: The paper's Fig. 2 rates (scales: lrs) are 1e-5 … 1e-4 at N·d = 10·512; at a reduced scale they are multiplied by

@@ -16,7 +16,10 @@ SPEC = ClaimSpec("mathl2o.random-init.mlp-gradients",
                  "for the coordinate-wise MLP of THEORY.md §3.1, the training-gradient norm at initialisation vs T "
                  "for deterministic, random-W_L and fully random initialisations",
                  "paper", "empirical", "measure", "paper Fig. 2; THEORY.md §3.1",
-                 scales={"Ts": ([5, 20, 80, 160], [5, 10, 20, 40, 80, 160, 320])})
+                 scales={"Ts": ([5, 20, 80, 160], [5, 10, 20, 40, 80, 160, 320])},
+                 unbatched="a measurement with no condition to violate: the gradient norm at initialisation (one "
+                           "autograd pass of the unrolled network) at each T of an enumerated grid, per "
+                           "initialisation and seed")
 
 
 def _interval_row(name: str, values: list[float]) -> dict:

@@ -20,7 +20,10 @@ from verify.spec import ClaimSpec
 SPEC = ClaimSpec("mathl2o.thm43.linear-rate",
                  "when the hypotheses hold, the training loss contracts at least as fast as the Theorem 4.3 rate",
                  "paper+reconstructed", "rate-fit", "holds", "paper Thm 4.3",
-                 scales={"certified_instances": (3, 10), "iters": (40, 200), "rate_iters": (150, 1000)})
+                 scales={"certified_instances": (3, 10), "iters": (40, 200), "rate_iters": (150, 1000)},
+                 unbatched="each instance is an SGD training of the network (40–200 steps) on an instance certified "
+                           "to satisfy Eq. 13 (mathl2o.thm43.hypotheses-satisfiable), checked at every iterate; the "
+                           "certified instances are enumerated")
 
 
 def _thm43_run(ctx: Context, depth: int, e: float, iters: int, seed: int) -> dict:
