@@ -168,6 +168,6 @@ def sweep_rows(records: list[dict]) -> list[dict]:
                          "violations": numbers.get("sweep_violations"),
                          "worst margin": numbers.get("sweep_worst_margin"), "not batched because": ""})
         elif record.get("unbatched"):
-            rows.append({"claim": record["id"], "instances": 0, "violations": None, "worst margin": None,
+            rows.append({"claim": record["id"], "instances": 0, "violations": "—", "worst margin": "—",
                          "not batched because": record["unbatched"]})
     return rows
