@@ -17,6 +17,7 @@ import logging
 import time
 import traceback
 import uuid
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -61,6 +62,7 @@ def claim_task(claim_id: str, ctx: Context, out: str, threads: int, hypothesis_d
     whose checkout is not ``code`` (verify.results.code_version of the run) refuses the claim: its numbers would
     be another code's."""
     from distributed import Queue
+    from hypothesis.errors import HypothesisDeprecationWarning
 
     from implementations.progress import listening
     from verify import runner
@@ -71,6 +73,10 @@ def claim_task(claim_id: str, ctx: Context, out: str, threads: int, hypothesis_d
         raise RuntimeError(f"this worker runs code {code_version()}, the run {code}: install the same checkout on "
                            "every worker")
 
+    # The worker's own threads (heartbeats, comm back-off) draw from the global `random` module while hypothesis
+    # draws an example; hypothesis takes that for a strategy using `random` and warns. Its draws do not use it.
+    warnings.filterwarnings("ignore", message="Do not use the `random` module inside strategies",
+                            category=HypothesisDeprecationWarning)
     progress = Queue(events)
     progress.put(["started", claim_id])
     checks = runner.load_checks()  # also adds the entry-point claims' specs to BY_ID in this worker
