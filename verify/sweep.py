@@ -91,6 +91,15 @@ def shares(count: int, parts: int) -> list[int]:
     return [count // parts + (index < count % parts) for index in range(parts)]
 
 
+def sweep_dimensions(ctx: Context, name: str, dims, draw_of: Callable[[int], Callable], margin: Callable,
+                     recheck: Callable[[dict], float] | None = None) -> dict:
+    """dim → :func:`batched_sweep` of ``margin`` on instances drawn by ``draw_of(dim)``: ctx.scale("sweep_instances")
+    instances in near-equal :func:`shares` over ``dims``, stream ``<name>-sweep-<dim>``, the worst of each
+    re-checked by ``recheck``."""
+    return {dim: batched_sweep(ctx, share, draw_of(dim), margin, recheck=recheck, stream=f"{name}-sweep-{dim}")
+            for share, dim in zip(shares(ctx.scale("sweep_instances"), len(dims)), dims)}
+
+
 def summarize(sweeps: dict) -> tuple[int, dict, list[dict], dict | None]:
     """The evidence of several sweeps of one claim (label → SweepResult, e.g. one per dimension): (violations,
     numbers ``sweep_instances``/``sweep_violations``/``sweep_worst_margin``, one table row per sweep, and the worst

@@ -121,3 +121,18 @@ def test_the_reports_give_the_instances_each_claim_checked_or_why_it_could_not_s
         text = (tmp_path / name).read_text(encoding="utf-8")
         assert "Instances checked by sweeps" in text and "123456" in text.replace(",", "").replace(" ", "")
         assert "a symbolic identity: there are no instances" in text
+
+
+def test_sweeps_over_dimensions_share_the_count_and_draw_each_from_its_own_stream():
+    from verify.sweep import shares, sweep_dimensions
+
+    assert shares(10, 3) == [4, 3, 3] and sum(shares(1_000_001, 7)) == 1_000_001
+    ctx = Context(claim_id="bfgs.cwss.interval-not-sufficient", budget="quick")  # 10⁴ instances at quick
+
+    def draw_of(dim):
+        return lambda n, g: {"x": torch.rand(n, dim, generator=g, dtype=torch.float64, device="cpu")}
+
+    results = sweep_dimensions(ctx, "d0", (2, 3, 4), draw_of, lambda b: b["x"].sum(-1) - b["x"].shape[-1])
+    counts = {dim: r.count for dim, r in results.items()}
+    assert sum(counts.values()) == 10_000 and set(counts) == {2, 3, 4}
+    assert len({r.worst_margin for r in results.values()}) == 3  # three dimensions, three streams

@@ -14,7 +14,7 @@ from verify.margins.bfgs import EPS, instance_tensor
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 from verify.strategies import spd_matrices, vectors
-from verify.sweep import DRAW_LIKE, batched_sweep, shares, summarize
+from verify.sweep import DRAW_LIKE, summarize, sweep_dimensions
 from verify.tightness import Tightness
 
 SPEC = ClaimSpec("bfgs.cwss.descent-condition",
@@ -82,13 +82,9 @@ def _d1_margins(batch: dict) -> torch.Tensor:
 def _d1_sweep(ctx: Context) -> dict:
     """D1 on ctx.scale("sweep_instances") random instances, a third each at d = 2, 4, 8 (verify.sweep), the worst
     instance of each re-checked by :func:`_d1_margin` in float64 on the CPU."""
-    count = ctx.scale("sweep_instances")
-    results = {}
-    for index, dim in enumerate((2, 4, 8)):
-        results[dim] = batched_sweep(
-            ctx, shares(count, 3)[index], _draw_d1(dim, DRAW_LIKE), _d1_margins, stream=f"d1-sweep-{dim}",
-            recheck=lambda i: float(_d1_margin((np.array(i["H"]), i["t"], np.array(i["signs"]), np.array(i["g"])))))
-    return results
+    return sweep_dimensions(
+        ctx, "d1", (2, 4, 8), lambda dim: _draw_d1(dim, DRAW_LIKE), _d1_margins,
+        recheck=lambda i: float(_d1_margin((np.array(i["H"]), i["t"], np.array(i["signs"]), np.array(i["g"])))))
 
 
 @check(SPEC.id)

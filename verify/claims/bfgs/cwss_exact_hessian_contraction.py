@@ -15,7 +15,7 @@ from verify.margins.bfgs import EPS, contraction_margin, contraction_margins, sp
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 from verify.strategies import finite_floats, spd_matrices, vectors
-from verify.sweep import DRAW_LIKE, batched_sweep, shares, summarize
+from verify.sweep import DRAW_LIKE, summarize, sweep_dimensions
 
 SPEC = ClaimSpec("bfgs.cwss.exact-hessian-contraction",
                  "quadratic with H = A⁻¹: e⁺ = (I − P)e, every coordinate contracts iff p_i ∈ (0,2), "
@@ -49,12 +49,9 @@ def _draw_d4(dim: int, like: dict):
 def _d4_sweep(ctx: Context) -> dict:
     """D4 via cwss_step on ctx.scale("sweep_instances") random instances, a third each at d = 2, 4, 8, the worst
     of each re-checked by contraction_margin in float64 on the CPU."""
-    count = ctx.scale("sweep_instances")
-    return {dim: batched_sweep(ctx, shares(count, 3)[index], _draw_d4(dim, DRAW_LIKE),
-                               lambda b: contraction_margins(b["A"], b["x"], b["x_star"], b["p"]),
-                               recheck=lambda i: contraction_margin((i["A"], i["x"], i["x_star"], i["p"])),
-                               stream=f"d4-sweep-{dim}")
-            for index, dim in enumerate((2, 4, 8))}
+    return sweep_dimensions(ctx, "d4", (2, 4, 8), lambda dim: _draw_d4(dim, DRAW_LIKE),
+                            lambda b: contraction_margins(b["A"], b["x"], b["x_star"], b["p"]),
+                            recheck=lambda i: contraction_margin((i["A"], i["x"], i["x_star"], i["p"])))
 
 
 @check(SPEC.id)

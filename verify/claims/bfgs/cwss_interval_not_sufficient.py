@@ -9,7 +9,7 @@ from verify.margins.bfgs import draw_non_descent, non_descent_margin, non_descen
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 from verify.strategies import spd_matrices, vectors
-from verify.sweep import DRAW_LIKE, batched_sweep, shares, summarize
+from verify.sweep import DRAW_LIKE, summarize, sweep_dimensions
 
 SPEC = ClaimSpec("bfgs.cwss.interval-not-sufficient",
                  "'every p_i ∈ (0,2) ⇒ gᵀPHg > 0' for a general SPD H (D0: false; a counterexample must be found)",
@@ -30,12 +30,9 @@ def _descent_instance(draw):
 def _d0_sweep(ctx: Context) -> dict:
     """non_descent_margins (−PHg by cwss_step) on ctx.scale("sweep_instances") instances, a third each at
     d = 2, 4, 8, the worst of each re-checked by non_descent_margin in float64 on the CPU."""
-    count = ctx.scale("sweep_instances")
-    return {dim: batched_sweep(ctx, shares(count, 3)[index], draw_non_descent(dim, DRAW_LIKE),
-                               lambda b: non_descent_margins(b["H"], b["p"], b["g"]),
-                               recheck=lambda i: non_descent_margin((i["H"], i["p"], i["g"])),
-                               stream=f"d0-sweep-{dim}")
-            for index, dim in enumerate(DIMS)}
+    return sweep_dimensions(ctx, "d0", DIMS, lambda dim: draw_non_descent(dim, DRAW_LIKE),
+                            lambda b: non_descent_margins(b["H"], b["p"], b["g"]),
+                            recheck=lambda i: non_descent_margin((i["H"], i["p"], i["g"])))
 
 
 def _held_versions(ctx: Context) -> tuple[int, float, float]:

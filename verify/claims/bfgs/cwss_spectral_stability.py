@@ -17,7 +17,7 @@ from verify.margins.bfgs import (
 )
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
-from verify.sweep import DRAW_LIKE, batched_sweep, shares, summarize
+from verify.sweep import DRAW_LIKE, summarize, sweep_dimensions
 from verify.tightness import Tightness
 
 SPEC = ClaimSpec("bfgs.cwss.spectral-stability",
@@ -34,13 +34,10 @@ SPEC = ClaimSpec("bfgs.cwss.spectral-stability",
 def _spectral_sweep(ctx: Context) -> dict:
     """spectral_margins on ctx.scale("sweep_instances") instances, a third each at d = 2, 4, 8, the worst of each
     re-checked with the implementation's bound in float64 on the CPU."""
-    count = ctx.scale("sweep_instances")
-    return {dim: batched_sweep(ctx, shares(count, 3)[index], draw_spectral(dim, DRAW_LIKE),
-                               lambda b: spectral_margins(b["A"], b["H"], b["t"], b["u"]),
-                               recheck=lambda i: spectral_margin(
-                                   (i["A"], i["H"], i["t"], i["u"]), bound=implementation_spectral_bounds),
-                               stream=f"spectral-sweep-{dim}")
-            for index, dim in enumerate((2, 4, 8))}
+    return sweep_dimensions(ctx, "spectral", (2, 4, 8), lambda dim: draw_spectral(dim, DRAW_LIKE),
+                            lambda b: spectral_margins(b["A"], b["H"], b["t"], b["u"]),
+                            recheck=lambda i: spectral_margin((i["A"], i["H"], i["t"], i["u"]),
+                                                              bound=implementation_spectral_bounds))
 
 
 @check(SPEC.id)

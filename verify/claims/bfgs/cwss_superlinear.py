@@ -11,7 +11,7 @@ from verify.margins.bfgs import EPS, draw_rate_band, rate_band_margin, rate_band
 from verify.ratefit import fit_rate
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
-from verify.sweep import DRAW_LIKE, batched_sweep, shares, summarize
+from verify.sweep import DRAW_LIKE, summarize, sweep_dimensions
 
 SPEC = ClaimSpec("bfgs.cwss.superlinear",
                  "P_k → I gives ‖e_{k+1}‖/‖e_k‖ → 0; P_k → cI gives a linear rate ≈ |1−c| (D6)",
@@ -44,13 +44,9 @@ def _quadratic_rate_run(A, b, x0, P_of_k, iterations):
 def _band_sweep(ctx: Context) -> dict:
     """rate_band_margins on ctx.scale("sweep_instances") instances, a third each at d = 2, 4, 8, the worst of each
     re-checked in float64 on the CPU."""
-    count = ctx.scale("sweep_instances")
-    return {dim: batched_sweep(ctx, shares(count, 3)[index], draw_rate_band(dim, DRAW_LIKE),
-                               lambda b: rate_band_margins(b["A"], b["H"], b["x"], b["x_star"], b["c"]),
-                               recheck=lambda i: rate_band_margin(
-                                   tuple(i[k] for k in ("A", "H", "x", "x_star", "c"))),
-                               stream=f"band-sweep-{dim}")
-            for index, dim in enumerate((2, 4, 8))}
+    return sweep_dimensions(ctx, "band", (2, 4, 8), lambda dim: draw_rate_band(dim, DRAW_LIKE),
+                            lambda b: rate_band_margins(b["A"], b["H"], b["x"], b["x_star"], b["c"]),
+                            recheck=lambda i: rate_band_margin(tuple(i[k] for k in ("A", "H", "x", "x_star", "c"))))
 
 
 @check(SPEC.id)

@@ -11,7 +11,7 @@ from verify.margins.bfgs import draw_secant_spd, secant_spd_margin, secant_spd_m
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 from verify.strategies import spd_matrices, vectors
-from verify.sweep import DRAW_LIKE, batched_sweep, shares, summarize
+from verify.sweep import DRAW_LIKE, summarize, sweep_dimensions
 
 SPEC = ClaimSpec("bfgs.update.secant-spd",
                  "the inverse BFGS update satisfies H⁺y = s and stays SPD iff yᵀs > 0",
@@ -31,12 +31,9 @@ def _spd_with_vectors(draw, dims=(2, 5), cond_max=1e4, count=2, bound=10.0):
 def _secant_sweep(ctx: Context) -> dict:
     """secant_spd_margins on ctx.scale("sweep_instances") instances, a third each at d = 2, 5, 8, the worst of each
     re-checked by secant_spd_margin in float64 on the CPU."""
-    count = ctx.scale("sweep_instances")
-    return {dim: batched_sweep(ctx, shares(count, 3)[index], draw_secant_spd(dim, DRAW_LIKE),
-                               lambda b: secant_spd_margins(b["H"], b["s"], b["y"]),
-                               recheck=lambda i: secant_spd_margin((i["H"], i["s"], i["y"])),
-                               stream=f"secant-sweep-{dim}")
-            for index, dim in enumerate(DIMS)}
+    return sweep_dimensions(ctx, "secant", DIMS, lambda dim: draw_secant_spd(dim, DRAW_LIKE),
+                            lambda b: secant_spd_margins(b["H"], b["s"], b["y"]),
+                            recheck=lambda i: secant_spd_margin((i["H"], i["s"], i["y"])))
 
 
 def _safeguards(ctx: Context) -> dict:
