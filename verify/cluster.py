@@ -98,17 +98,15 @@ def error_record(spec: ClaimSpec, ctx: Context, error: BaseException) -> dict:
     not be run): an error, which ``--resume`` runs again."""
     from distributed.scheduler import KilledWorker
 
-    from verify.registry import claim_links, matches
+    from verify.registry import matches, record_header
 
     if isinstance(error, KilledWorker):
         message = (f"the worker running this claim died {RETRIES + 1} times (killed, or out of memory); re-run with "
                    "--resume")
     else:
         message = f"its task failed on the cluster: {error}"
-    return {"id": spec.id, "paper": spec.paper, "source": spec.source, "check": spec.check, "expect": spec.expect,
-            "statement": spec.statement, "reference": spec.reference, "seed": ctx.seed, "device": ctx.device,
-            "dtype": ctx.dtype_name, "budget": ctx.budget, "links": claim_links(spec), "verdict": "error",
-            "matches": matches(spec, "error"), "duration_s": 0.0, "error": f"{type(error).__name__}: {message}",
+    return {**record_header(spec, ctx), "verdict": "error", "matches": matches(spec, "error"), "duration_s": 0.0,
+            "error": f"{type(error).__name__}: {message}",
             "traceback": "".join(traceback.format_exception_only(type(error), error))}
 
 

@@ -364,6 +364,14 @@ def supported_context(spec: ClaimSpec, ctx: Context) -> Context:
     return dataclasses.replace(ctx, device=device, dtype_name=dtype_name)
 
 
+def record_header(spec: ClaimSpec, ctx: Context, fn: Callable | None = None) -> dict[str, Any]:
+    """The fields every record of ``spec`` starts with, whatever became of its check: the spec's statement and
+    tags, the context's seed, device, dtype and budget, and the links to its spec, check (``fn``) and test."""
+    return {"id": spec.id, "paper": spec.paper, "source": spec.source, "check": spec.check, "expect": spec.expect,
+            "statement": spec.statement, "reference": spec.reference, "seed": ctx.seed, "device": ctx.device,
+            "dtype": ctx.dtype_name, "budget": ctx.budget, "links": claim_links(spec, fn)}
+
+
 def run_claim(claim: Claim, ctx: Context) -> dict[str, Any]:
     """Run one claim and return its JSON-ready record (never raises for a failing check). The check runs with
     :func:`supported_context`: the record's ``device`` and ``dtype`` are what it computed on, and ``requested``
@@ -372,20 +380,7 @@ def run_claim(claim: Claim, ctx: Context) -> dict[str, Any]:
 
     requested, ctx = ctx, supported_context(claim.spec, ctx)
     started = time.perf_counter()
-    record: dict[str, Any] = {
-        "id": claim.id,
-        "paper": claim.spec.paper,
-        "source": claim.spec.source,
-        "check": claim.spec.check,
-        "expect": claim.spec.expect,
-        "statement": claim.spec.statement,
-        "reference": claim.spec.reference,
-        "seed": ctx.seed,
-        "device": ctx.device,
-        "dtype": ctx.dtype_name,
-        "budget": ctx.budget,
-        "links": claim_links(claim.spec, claim.fn),
-    }
+    record = record_header(claim.spec, ctx, claim.fn)
     if claim.spec.scales:
         record["scales"] = to_jsonable({name: pair[0] if ctx.quick else pair[1]
                                         for name, pair in claim.spec.scales.items()})

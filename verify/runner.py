@@ -38,7 +38,7 @@ from verify.catalogue import CATALOGUE, DTYPES, ClaimSpec
 from verify.display import SilentDisplay
 from verify.html_report import render_html
 from verify.interrupts import deferred
-from verify.registry import Claim, Context, claim_links, load_checks, matches, run_claim
+from verify.registry import Claim, Context, load_checks, matches, record_header, run_claim
 from verify.report import render_report
 from verify.results import (
     HTML,
@@ -93,12 +93,9 @@ def select(patterns: Iterable[str] = (), paper: str | None = None) -> list[Claim
 
 
 def not_implemented_record(spec: ClaimSpec, ctx: Context) -> dict:
-    return {
-        "id": spec.id, "paper": spec.paper, "source": spec.source, "check": spec.check, "expect": spec.expect,
-        "statement": spec.statement, "reference": spec.reference, "seed": ctx.seed, "device": ctx.device,
-        "dtype": ctx.dtype_name, "budget": ctx.budget, "verdict": "not-implemented",
-        "matches": matches(spec, "not-implemented"), "duration_s": 0.0, "links": claim_links(spec),
-    }
+    """The record of a claim without a check."""
+    return {**record_header(spec, ctx), "verdict": "not-implemented", "matches": matches(spec, "not-implemented"),
+            "duration_s": 0.0}
 
 
 RUNS = Path("runs")  # default parent of output folders (git-ignored): reports/ changes only by an explicit --out
