@@ -28,6 +28,27 @@ DRAW_LIKE = {"dtype": torch.float64, "device": torch.device("cpu")}
 BATCH = 8192
 
 
+def random_orthogonal(n: int, dim: int, generator: torch.Generator, like: dict = DRAW_LIKE) -> torch.Tensor:
+    """n orthogonal dim × dim matrices: the Q factors of the QR of Gaussian matrices (Haar up to column signs)."""
+    q, _ = torch.linalg.qr(torch.randn(n, dim, dim, generator=generator, **like))
+    return q
+
+
+def with_eigenvalues(q: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    """Q diag(λ) Qᵀ for a batch of orthogonal Q (n, d, d) and eigenvalues λ (n, d), symmetrised (round-off)."""
+    matrix = (q * lam.unsqueeze(-2)) @ q.mT
+    return (matrix + matrix.mT) / 2
+
+
+def log_uniform_spd(n: int, dim: int, cond: float, generator: torch.Generator,
+                    like: dict = DRAW_LIKE) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(A, Q, λ): n SPD matrices A = Q diag(λ) Qᵀ (:func:`random_orthogonal`, :func:`with_eigenvalues`) with
+    eigenvalues log-uniform on [1, cond], so κ(A) ≤ cond."""
+    q = random_orthogonal(n, dim, generator, like)
+    lam = torch.exp(torch.rand(n, dim, generator=generator, **like) * math.log(cond))
+    return with_eigenvalues(q, lam), q, lam
+
+
 @dataclass
 class SweepResult:
     """What a sweep found: ``count`` instances in ``batches`` batches, ``violations`` with a positive margin,

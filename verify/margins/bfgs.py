@@ -17,7 +17,7 @@ import torch
 from implementations.bfgs import cwss_step, inverse_bfgs_formula
 from implementations.bfgs.stability import spectral_stability_bound
 from implementations.problems.logistic import LogisticRegression
-from verify.sweep import DRAW_LIKE
+from verify.sweep import DRAW_LIKE, log_uniform_spd, random_orthogonal, with_eigenvalues
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -80,12 +80,12 @@ def draw_secant_spd(dim: int, like: dict = DRAW_LIKE):
     search), s, y ~ N(0, I), each scaled by its own log-uniform factor in [10⁻², 10²] (yᵀs of either sign, about half
     negative)."""
     def draw(n: int, generator) -> dict:
-        q, _ = torch.linalg.qr(torch.randn(n, dim, dim, generator=generator, **like))
+        q = random_orthogonal(n, dim, generator, like)
         lam = torch.exp((2 * torch.rand(n, dim, generator=generator, **like) - 1) * math.log(1e2))
-        H = (q * lam.unsqueeze(-2)) @ q.mT
+        H = with_eigenvalues(q, lam)
         scales = torch.exp((2 * torch.rand(n, 2, 1, generator=generator, **like) - 1) * math.log(1e2))
         s, y = (scales * torch.randn(n, 2, dim, generator=generator, **like)).unbind(1)
-        return {"H": (H + H.mT) / 2, "s": s, "y": y}
+        return {"H": H, "s": s, "y": y}
     return draw
 
 
@@ -125,10 +125,8 @@ def draw_non_descent(dim: int, like: dict = DRAW_LIKE):
     of dimension ``dim``: H = Q diag(λ) Qᵀ (Q Haar-orthogonal, λ log-uniform on [1, 10³]), p uniform on (0, 2)^d,
     g ~ N(0, I)."""
     def draw(n: int, generator) -> dict:
-        q, _ = torch.linalg.qr(torch.randn(n, dim, dim, generator=generator, **like))
-        lam = torch.exp(torch.rand(n, dim, generator=generator, **like) * math.log(1e3))
-        H = (q * lam.unsqueeze(-2)) @ q.mT
-        return {"H": (H + H.mT) / 2, "p": 2 * torch.rand(n, dim, generator=generator, **like),
+        H, _, _ = log_uniform_spd(n, dim, 1e3, generator, like)
+        return {"H": H, "p": 2 * torch.rand(n, dim, generator=generator, **like),
                 "g": torch.randn(n, dim, generator=generator, **like)}
     return draw
 
@@ -311,16 +309,14 @@ def _perturbed_inverse_pairs(n: int, dim: int, eps_low: float, generator, like: 
     """n pairs (A, H), symmetrised: A = Q diag(λ) Qᵀ (Q from the QR of a Gaussian matrix, λ log-uniform on
     [1, 10³]) and H = A^{−1/2}(I + εE)A^{−1/2} (E symmetric Gaussian with ‖E‖₂ = 1, ε log-uniform on
     [eps_low, 0.9], so the preconditioned S = A^{1/2}HA^{1/2} has ‖S − I‖₂ = ε)."""
-    q, _ = torch.linalg.qr(torch.randn(n, dim, dim, generator=generator, **like))
-    lam = torch.exp(torch.rand(n, dim, generator=generator, **like) * math.log(1e3))
-    A = (q * lam.unsqueeze(-2)) @ q.mT
+    A, q, lam = log_uniform_spd(n, dim, 1e3, generator, like)
     inverse_root = (q * lam.rsqrt().unsqueeze(-2)) @ q.mT
     E = torch.randn(n, dim, dim, generator=generator, **like)
     E = (E + E.mT) / 2
     E = E / torch.linalg.matrix_norm(E, 2)[:, None, None]
     eps = torch.exp(math.log(eps_low) + torch.rand(n, 1, 1, generator=generator, **like) * math.log(0.9 / eps_low))
     H = inverse_root @ (torch.eye(dim, **like) + eps * E) @ inverse_root
-    return (A + A.mT) / 2, (H + H.mT) / 2
+    return A, (H + H.mT) / 2
 
 
 def draw_spectral(dim: int, like: dict = DRAW_LIKE):

@@ -14,7 +14,7 @@ from verify.margins.bfgs import EPS, instance_tensor
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 from verify.strategies import spd_matrices, vectors
-from verify.sweep import DRAW_LIKE, summarize, sweep_dimensions
+from verify.sweep import DRAW_LIKE, log_uniform_spd, summarize, sweep_dimensions
 from verify.tightness import Tightness
 
 SPEC = ClaimSpec("bfgs.cwss.descent-condition",
@@ -55,10 +55,8 @@ def _draw_d1(dim: int, like: dict):
     """Batched D1 instances of dimension ``dim``: H = Q diag(λ) Qᵀ (Q Haar-orthogonal, λ log-uniform on
     [1, 10³]), t ∈ [0, 1) (δ = t/κ(H)), signs ∈ [−1, 1]^d (p = 1 + δ·signs), g ~ 10·N(0, I)."""
     def draw(n: int, generator) -> dict:
-        q, _ = torch.linalg.qr(torch.randn(n, dim, dim, generator=generator, **like))
-        lam = torch.exp(torch.rand(n, dim, generator=generator, **like) * math.log(1e3))
-        H = (q * lam.unsqueeze(-2)) @ q.mT
-        return {"H": (H + H.mT) / 2, "t": torch.rand(n, generator=generator, **like),
+        H, _, _ = log_uniform_spd(n, dim, 1e3, generator, like)
+        return {"H": H, "t": torch.rand(n, generator=generator, **like),
                 "signs": 2 * torch.rand(n, dim, generator=generator, **like) - 1,
                 "g": 10 * torch.randn(n, dim, generator=generator, **like)}
     return draw

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from hypothesis import strategies as st
@@ -15,7 +13,7 @@ from verify.margins.bfgs import EPS, contraction_margin, contraction_margins, sp
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 from verify.strategies import finite_floats, spd_matrices, vectors
-from verify.sweep import DRAW_LIKE, summarize, sweep_dimensions
+from verify.sweep import DRAW_LIKE, log_uniform_spd, summarize, sweep_dimensions
 
 SPEC = ClaimSpec("bfgs.cwss.exact-hessian-contraction",
                  "quadratic with H = A⁻¹: e⁺ = (I − P)e, every coordinate contracts iff p_i ∈ (0,2), "
@@ -37,10 +35,8 @@ def _contraction_instance(draw):
 def _draw_d4(dim: int, like: dict):
     """Batched D4 instances: A = Q diag(λ) Qᵀ (λ log-uniform on [1, 10³]), x, x* ~ 10·N(0, I), p ∈ [−1, 3]^d."""
     def draw(n: int, generator) -> dict:
-        q, _ = torch.linalg.qr(torch.randn(n, dim, dim, generator=generator, **like))
-        lam = torch.exp(torch.rand(n, dim, generator=generator, **like) * math.log(1e3))
-        A = (q * lam.unsqueeze(-2)) @ q.mT
-        return {"A": (A + A.mT) / 2, "x": 10 * torch.randn(n, dim, generator=generator, **like),
+        A, _, _ = log_uniform_spd(n, dim, 1e3, generator, like)
+        return {"A": A, "x": 10 * torch.randn(n, dim, generator=generator, **like),
                 "x_star": 10 * torch.randn(n, dim, generator=generator, **like),
                 "p": 4 * torch.rand(n, dim, generator=generator, **like) - 1}
     return draw

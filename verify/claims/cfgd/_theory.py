@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from verify.margins.cfgd import ORACLE_DPS, precision
+from verify.sweep import random_orthogonal, with_eigenvalues
 
 # mpmath oracles: tanh-sinh on an analytic (singularity-free) integrand at ORACLE_DPS digits; we keep 10
 # guard digits, so two oracle values must agree to 10^-(ORACLE_DPS-10) relative.
@@ -49,8 +50,7 @@ def random_spd_batch(batch: int, dim: int, low: float, high: float, generator: t
     q, r = torch.linalg.qr(gauss)
     q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
     lam = low + (high - low) * torch.rand(batch, dim, generator=generator, **host)
-    matrix = (q * lam.unsqueeze(-2)) @ q.transpose(-1, -2)
-    return ((matrix + matrix.transpose(-1, -2)) / 2).to(**(like or host))
+    return with_eigenvalues(q, lam).to(**(like or host))
 
 
 def random_na_instances(batch: int, dim: int, eigenvalue_range: tuple[float, float],
@@ -95,10 +95,9 @@ def draw_na_instances(dim: int, eigenvalue_range: tuple[float, float], beta_rang
     low, high = eigenvalue_range
 
     def draw(n: int, generator) -> dict:
-        q, _ = torch.linalg.qr(torch.randn(n, dim, dim, generator=generator, **like))
+        q = random_orthogonal(n, dim, generator, like)
         lam = low + (high - low) * torch.rand(n, dim, generator=generator, **like)
-        A = (q * lam.unsqueeze(-2)) @ q.mT
-        A = (A + A.mT) / 2
+        A = with_eigenvalues(q, lam)
         b, c, x0 = (torch.randn(n, dim, generator=generator, **like) for _ in range(3))
         alpha = 0.05 + 0.9 * torch.rand(n, dim, generator=generator, **like)
         beta = beta_range[0] + (beta_range[1] - beta_range[0]) * torch.rand(n, dim, generator=generator, **like)

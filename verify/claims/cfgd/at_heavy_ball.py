@@ -14,7 +14,7 @@ from verify.margins.cfgd import heavy_ball_margin, heavy_ball_margins, heavy_bal
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 from verify.strategies import finite_floats, spd_matrices, vectors
-from verify.sweep import DRAW_LIKE, batched_sweep, summarize
+from verify.sweep import DRAW_LIKE, batched_sweep, random_orthogonal, summarize, with_eigenvalues
 
 SPEC = ClaimSpec("cfgd.at.heavy-ball",
                  "AT-CFGD with c^(t) = x^(t−1) on a quadratic equals heavy-ball x⁺ = x − η∇f(x) − ηG(x − x_prev)",
@@ -39,9 +39,8 @@ def _draw_heavy_ball(like: dict):
     def draw(n: int, generator) -> dict:
         def uniform(low: float, high: float, *shape: int):
             return low + (high - low) * torch.rand(n, *shape, generator=generator, **like)
-        q, _ = torch.linalg.qr(torch.randn(n, SWEEP_DIM, SWEEP_DIM, generator=generator, **like))
-        A = (q * uniform(0.5, 5, SWEEP_DIM).unsqueeze(-2)) @ q.mT
-        return {"A": (A + A.mT) / 2, "b": uniform(-3, 3, SWEEP_DIM), "x0": uniform(-3, 3, SWEEP_DIM),
+        A = with_eigenvalues(random_orthogonal(n, SWEEP_DIM, generator, like), uniform(0.5, 5, SWEEP_DIM))
+        return {"A": A, "b": uniform(-3, 3, SWEEP_DIM), "x0": uniform(-3, 3, SWEEP_DIM),
                 "alpha": uniform(0.05, 0.95, SWEEP_DIM), "beta": uniform(-1, 1, SWEEP_DIM),
                 "lr_fraction": uniform(0.01, 1)}
     return draw

@@ -14,7 +14,7 @@ from verify.margins.cfgd import closed_form_margin, quadratic_form_margins
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 from verify.strategies import finite_floats, spd_matrices, vectors
-from verify.sweep import DRAW_LIKE, batched_sweep, summarize
+from verify.sweep import DRAW_LIKE, batched_sweep, random_orthogonal, summarize, with_eigenvalues
 
 SPEC = ClaimSpec("cfgd.quadratic.closed-form",
                  "for f = ½xᵀAx + bᵀx: D f = Ax + b + diag(γ)diag(r)(x − c), γ = β − (1−α)/(2−α), r_j = A_jj, "
@@ -41,9 +41,8 @@ def _draw_quadratics(like: dict):
     def draw(n: int, generator) -> dict:
         def uniform(low: float, high: float, *shape: int):
             return low + (high - low) * torch.rand(n, *shape, generator=generator, **like)
-        q, _ = torch.linalg.qr(torch.randn(n, SWEEP_DIM, SWEEP_DIM, generator=generator, **like))
-        A = (q * uniform(-10, 10, SWEEP_DIM).unsqueeze(-2)) @ q.mT
-        return {"A": (A + A.mT) / 2, "b": uniform(-5, 5, SWEEP_DIM), "x": uniform(-3, 3, SWEEP_DIM),
+        A = with_eigenvalues(random_orthogonal(n, SWEEP_DIM, generator, like), uniform(-10, 10, SWEEP_DIM))
+        return {"A": A, "b": uniform(-5, 5, SWEEP_DIM), "x": uniform(-3, 3, SWEEP_DIM),
                 "c": uniform(-3, 3, SWEEP_DIM), "alpha": uniform(0.02, 0.98, SWEEP_DIM),
                 "beta": uniform(-3, 3, SWEEP_DIM)}
     return draw
