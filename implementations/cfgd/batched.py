@@ -57,6 +57,7 @@ class LeastSquaresBatch:
         order = sorted(distinct, key=distinct.get)
         by_id = {id(p): p for p in problems}
         self.distinct = [by_id[key] for key in order]
+        self.problems = list(problems)
         self.index = torch.tensor([distinct[id(p)] for p in problems], device=problems[0].A.device)
         self.groups = [torch.nonzero(self.index == k).flatten() for k in range(len(self.distinct))]
         self.y = torch.stack([p.y for p in problems])
@@ -95,6 +96,14 @@ class LeastSquaresBatch:
         """(∂_j f, ∂²_jj f) at x with x_j := tau_j, for every j (B, d)."""
         return self.gradient(x) + (tau - x) * self.curvature, self.curvature
 
+    def probed_partials(self, x: torch.Tensor, tau: torch.Tensor, probe_vectors: torch.Tensor,
+                        hessian: str = "hutchinson") -> tuple[torch.Tensor, torch.Tensor]:
+        """(∂_j f, Hutchinson's estimate of ∂²_jj f) at x with x_j := tau_j (B, d), with probes (B, K, d) per
+        problem: (1/K) Σ_k v_kj (Q v_k)_j, Q v = Aᵀ(A v) (or its |·| per probe, hessian="hutchinson-abs"; the
+        same at every point, Q being constant); LeastSquares.coordinate_partials with a batch axis."""
+        mixed = self._apply(self._apply(probe_vectors, False), True)                  # (B, K, d)
+        return self.partials(x, tau)[0], reduce_probes(hessian, probe_vectors * mixed)
+
     def curvature_along(self, x: torch.Tensor, direction: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(∇fᵀD, DᵀQD) per problem, Q D computed as Aᵀ(A D) (as ExactLineSearch does through the closed HVP)."""
         hvp = self._apply(self._apply(direction, False), True)
@@ -108,6 +117,7 @@ class MLPBatch:
 
     def __init__(self, problems: Sequence[FlatMLPObjective]):
         first = problems[0]
+        self.problems = list(problems)
         self.sizes, self.output_bias, self.activation = tuple(first.sizes), first.output_bias, first.activation
         self.inputs = torch.stack([p.inputs for p in problems])
         self.targets = torch.stack([p.targets for p in problems])
@@ -183,35 +193,87 @@ class MLPBatch:
             parts.append(0.5 * ((outputs - self.targets[rows].unsqueeze(1)) ** 2).sum((-1, -2)))
         return torch.cat(parts)
 
-    def partials(self, x: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(∂_j f, ∂²_jj f) at x with x_j := tau_j, for every flat coordinate j (B, d), in closed form."""
+    def _line_terms(self, x: torch.Tensor, tau: torch.Tensor) -> dict:
+        """What the partials of t ↦ f(x + t e_j) at t = tau_j − x_j share (shapes per problem b):
+        first layer (K1 = h·n_in + h coordinates, unit a(k), input column u): pre-activation p = Z_a + t u,
+        output O + (σ(p) − σ(Z_a)) w with w = W2[:, a]; second layer: W2[o, a] moves output o by t·H_a, b2[o]
+        by t (v = H_a or 1, rows: the output o of each coordinate)."""
         n_in, hidden, n_out = self.sizes
         Z, H, outputs, W2 = self._forward(x)
         shift = tau - x
         first_count = hidden * n_in + hidden
         residual = (outputs - self.targets).transpose(1, 2)                         # (B, o, n)
-        # first layer: pre-activation p = Z_a + t u, output O + (σ(p) − σ(Z_a)) w, w = W2[:, a]
         z = Z[..., self.unit].transpose(1, 2)                                       # (B, K1, n)
         pre = z + shift[:, :first_count].unsqueeze(-1) * self.u
         slope, bend = self._sigma_derivatives(pre)
         w = W2[..., self.unit].transpose(1, 2)                                      # (B, K1, o)
         moved = self._sigma(pre) - self._sigma(z)
         grad_w = (w.unsqueeze(-1) * (residual.unsqueeze(1) + w.unsqueeze(-1) * moved.unsqueeze(2))).sum(2)
-        k = slope * self.u
-        w_w = (w * w).sum(-1, keepdim=True)
-        g1 = (k * grad_w).sum(-1)
-        h1 = (bend * self.u * self.u * grad_w + k * k * w_w).sum(-1)
-        # second layer: W2[o, a] moves output o by t·H_a; b2[o] by t
         v = H.transpose(1, 2).repeat(1, n_out, 1)                                   # (B, o·h, n): H_a for (o, a)
         rows = torch.arange(n_out, device=x.device).repeat_interleave(hidden)
         if self.output_bias:
             v = torch.cat([v, torch.ones_like(v[:, :n_out])], dim=1)
             rows = torch.cat([rows, torch.arange(n_out, device=x.device)])
         t2 = shift[:, first_count:].unsqueeze(-1)
-        r2 = residual[:, rows] + t2 * v
-        g2 = (v * r2).sum(-1)
+        return dict(Z=Z, H=H, W2=W2, residual=residual, slope=slope, bend=bend, w=w, moved=moved, grad_w=grad_w,
+                    k=slope * self.u, v=v, rows=rows, t2=t2, r2=residual[:, rows] + t2 * v)
+
+    def partials(self, x: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(∂_j f, ∂²_jj f) at x with x_j := tau_j, for every flat coordinate j (B, d), in closed form."""
+        terms = self._line_terms(x, tau)
+        k, grad_w, w, v = terms["k"], terms["grad_w"], terms["w"], terms["v"]
+        w_w = (w * w).sum(-1, keepdim=True)
+        g1 = (k * grad_w).sum(-1)
+        h1 = (terms["bend"] * self.u * self.u * grad_w + k * k * w_w).sum(-1)
+        g2 = (v * terms["r2"]).sum(-1)
         h2 = (v * v).sum(-1)
         return torch.cat([g1, g2], dim=-1), torch.cat([h1, h2], dim=-1)
+
+    def probed_partials(self, x: torch.Tensor, tau: torch.Tensor, probe_vectors: torch.Tensor,
+                        hessian: str = "hutchinson") -> tuple[torch.Tensor, torch.Tensor]:
+        """(∂_j f, Hutchinson's estimate (1/K) Σ_k v_kj (H(y_j) v_k)_j) at the points y_j = x with x_j := tau_j
+        (B, d), with probes (B, K, d) per problem (|·| per probe for hessian="hutchinson-abs"):
+        FlatMLPObjective.coordinate_partials's mixed partials (derived there) for the half-SSE loss (∇²ℓ = I),
+        with a batch axis and every coordinate at once. With the probe's tangents P = XV1ᵀ + vb1,
+        dH = σ'(Z)⊙P, D = V2Hᵀ + W2dHᵀ + vb2:
+          first layer: Σ_i k_i [V2_a·(r_i + w moved_i) + D_i·w + moved_i (V2_a·w) + (σ'(p_i) − σ'(Z_ia)) P_ia ‖w‖²]
+                       + σ''(p_i) u_i (w·grad_i) P_ia,
+          second layer W2[o, a]: Σ_i H_ia (D_oi + t dH_ia) + dH_ia (r_oi + t H_ia); b2[o]: Σ_i D_oi."""
+        terms = self._line_terms(x, tau)
+        n_in, hidden, n_out = self.sizes
+        V1, vb1, V2, vb2 = self._unpack(probe_vectors)                              # (B, K, …)
+        P = self.inputs.unsqueeze(1) @ V1.transpose(-1, -2) + vb1.unsqueeze(-2)       # (B, K, n, h)
+        dH = self._sigma_derivatives(terms["Z"])[0].unsqueeze(1) * P
+        D = V2 @ terms["H"].transpose(-1, -2).unsqueeze(1) + terms["W2"].unsqueeze(1) @ dH.transpose(-1, -2)
+        if vb2 is not None:
+            D = D + vb2.unsqueeze(-1)                                               # (B, K, o, n)
+        w, moved, residual = terms["w"], terms["moved"], terms["residual"]
+        P_a = P[..., self.unit].permute(0, 3, 1, 2)                                 # (B, K1, K, n)
+        V2_a = V2[..., self.unit].permute(0, 3, 1, 2)                               # (B, K1, K, o)
+        V2_a_w = (V2_a * w.unsqueeze(2)).sum(-1, keepdim=True)                      # (B, K1, K, 1)
+        slope_Z_a = self._sigma_derivatives(terms["Z"][..., self.unit].transpose(1, 2))[0]
+        w_w = (w * w).sum(-1)[..., None, None]
+        d_out_w = (torch.einsum("bpoi,bko->bkpi", D, w) + moved.unsqueeze(2) * V2_a_w
+                   + (terms["slope"] - slope_Z_a).unsqueeze(2) * P_a * w_w)
+        V2_a_grad = torch.einsum("bkpo,boi->bkpi", V2_a, residual) + V2_a_w * moved.unsqueeze(2)
+        mixed1 = (terms["k"].unsqueeze(2) * (V2_a_grad + d_out_w)
+                  + (terms["bend"] * self.u * terms["grad_w"]).unsqueeze(2) * P_a).sum(-1)   # (B, K1, K)
+        v, t2 = terms["v"].unsqueeze(2), terms["t2"].unsqueeze(2)
+        dv = dH.transpose(-1, -2).repeat(1, 1, n_out, 1)                             # (B, K, o·h, n): dH_a
+        if vb2 is not None:
+            dv = torch.cat([dv, torch.zeros_like(dv[:, :, :n_out])], dim=2)
+        dv = dv.transpose(1, 2)                                                     # (B, K2, K, n)
+        D_rows = D[:, :, terms["rows"]].transpose(1, 2)
+        mixed2 = (v * (D_rows + t2 * dv) + dv * terms["r2"].unsqueeze(2)).sum(-1)   # (B, K2, K)
+        mixed = torch.cat([mixed1, mixed2], dim=1).transpose(1, 2)                  # (B, K, d)
+        g = torch.cat([(terms["k"] * terms["grad_w"]).sum(-1), (terms["v"] * terms["r2"]).sum(-1)], dim=-1)
+        return g, reduce_probes(hessian, probe_vectors * mixed)
+
+
+def reduce_probes(hessian: str, estimates: torch.Tensor) -> torch.Tensor:
+    """Hutchinson's estimate from the per-probe products v_kj (H v_k)_j stacked as (B, K, d): their mean over
+    the probes, or the mean of their absolute values (hessian="hutchinson-abs", the authors' code)."""
+    return (estimates.abs() if hessian == "hutchinson-abs" else estimates).mean(1)
 
 
 def stack_problems(problems: Sequence) -> LeastSquaresBatch | MLPBatch:

@@ -9,14 +9,18 @@ leading row axis (tested equal to them to round-off):
 - two stacked LSTM cells (PyTorch's LSTMCell: gates i, f, g, o of xW_ihᵀ + b_ih + hW_hhᵀ + b_hh,
   c' = σ(f)c + σ(i)tanh(g), h' = σ(o)tanh(c')) and the linear head, with each row's model weights;
 - L2O-CFGD: α = sigmoid(o₀) clamped to [α_min, 1 − α_min], β = o₁, c = o₂ and the one-node scaled Caputo
-  direction with exact ∂²_jj, differentiable in α, β, c as caputo_gradient is (partials at the detached nodes,
-  the first-order link ∂g/∂τ = ∂²_jj f, no ∂³f); x⁺ = x − ηD with η from the task's rule on detached (x, D);
+  direction, differentiable in α, β, c as caputo_gradient is (partials at the detached nodes, the first-order
+  link ∂g/∂τ = ∂²_jj f, no ∂³f); ∂²_jj exact or Hutchinson's estimate with the model's number of Rademacher
+  probes, drawn per step from each row's own generator as rollout draws them, both in closed form batched over
+  rows (batched.LeastSquaresBatch / MLPBatch .partials, .probed_partials);
+  x⁺ = x − ηD with η from the task's rule on detached (x, D);
 - the black-box LSTM: x⁺ = x + scale·o₀;
 - meta-training: every ``unroll`` steps one Adam step per model on log Σ_window f(x^(t+1)) (torch.optim.Adam's
   update written out per row, so that a model whose run diverged skips its update exactly as rollout does), then
   x and the LSTM states are detached; a row whose loss turns non-finite or exceeds blowup·max(1, |f(x⁰)|) stops
   for the rest of its run (its open window is dropped), as in rollout.
-Supported: the default L2OCFGD (one node, exact curvature, direction "caputo", no beta_scaling, no fixed β/c) and
+Supported: the default L2OCFGD (one node, any HESSIAN_MODES curvature, direction "caputo", no beta_scaling, no
+fixed β/c) and
 LSTMOptimizer, on least squares (exact line search) and the one-hidden-layer H-function MLPs (look-ahead grid);
 training.meta_train_many falls back to meta_train for anything else.
 """
@@ -29,6 +33,7 @@ import torch
 
 from implementations.cfgd import batched
 from implementations.cfgd.gauss_jacobi import gauss_jacobi
+from implementations.cfgd.hutchinson import rademacher_probes
 from implementations.cfgd.l2o import L2OCFGD, LSTMOptimizer, order_floor, preprocess_gradient
 
 ADAM_BETAS = (0.9, 0.999)
@@ -77,7 +82,7 @@ def supported(model: torch.nn.Module) -> bool:
     """Whether the stacked program reproduces ``model``'s step (module docstring)."""
     if isinstance(model, LSTMOptimizer):
         return True
-    return (isinstance(model, L2OCFGD) and model.nodes == 1 and model.hessian == "exact"
+    return (isinstance(model, L2OCFGD) and model.nodes == 1
             and model.direction == "caputo" and not model.beta_scaling and model.fixed_beta is None
             and model.fixed_c is None)
 
@@ -133,15 +138,31 @@ class RowAdam:
                     "exp_avg_sq": v[s].detach().clone()} for i, (m, v) in enumerate(zip(self.exp_avg, self.exp_avg_sq))}
 
 
-def _direction(problems, x: torch.Tensor, alpha, beta, c) -> torch.Tensor:
-    """caputo_gradient's one-node exact direction per row and coordinate (per-coordinate α, β, c)."""
+def _node_partials(problems, x: torch.Tensor, tau: torch.Tensor, hessian: str, probes: int,
+                   generators: list[torch.Generator | None] | None, active: torch.Tensor):
+    """(∂_j f, ∂²_jj f or its Hutchinson estimate) at x with x_j := τ_j, per row, in one batched closed form. The
+    probes of an active row are drawn from that row's generator, as caputo_gradient draws them; a stopped row
+    draws nothing (zero probes; its iterate is discarded)."""
+    if hessian == "exact":
+        return problems.partials(x, tau)
+    probe_vectors = torch.zeros(x.shape[0], probes, x.shape[1], dtype=x.dtype, device=x.device)
+    for r in torch.nonzero(active).flatten().tolist():
+        probe_vectors[r] = rademacher_probes(probes, x[r], None if generators is None else generators[r])
+    return problems.probed_partials(x, tau, probe_vectors, hessian)
+
+
+def _direction(problems, x: torch.Tensor, alpha, beta, c, hessian: str = "exact", probes: int = 3,
+               generators: list[torch.Generator | None] | None = None, active: torch.Tensor | None = None):
+    """caputo_gradient's one-node direction per row and coordinate (per-coordinate α, β, c)."""
     u, w = gauss_jacobi(1, alpha)
     constant = (1 - alpha) / torch.pow(2.0, 1 - alpha)
     x_const = x.detach()
     offset = x_const - c
     tau = c + offset * (1 + u[..., 0]) / 2
+    if active is None:
+        active = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
     with torch.no_grad():
-        g, h = problems.partials(x_const, tau.detach())
+        g, h = _node_partials(problems, x_const, tau.detach(), hessian, probes, generators, active)
     g = g + h * (tau - tau.detach())
     return constant * w[..., 0] * (g + beta * offset * h)
 
@@ -149,11 +170,12 @@ def _direction(problems, x: torch.Tensor, alpha, beta, c) -> torch.Tensor:
 def stacked_rollout(template: torch.nn.Module, weights: list[torch.Tensor], rows: torch.Tensor, problems,
                     x0: torch.Tensor, iterations: int, step_size, unroll: int | None = None,
                     optimizer: RowAdam | None = None, keep_records: bool = False,
-                    blowup: float = 1e12) -> StackedRollout:
+                    blowup: float = 1e12, generators: list[torch.Generator | None] | None = None) -> StackedRollout:
     """training.rollout for every row at once (module docstring): row r runs model rows[r] (weights: stacked
     parameters of models shaped like ``template``, an L2OCFGD or LSTMOptimizer) on problem r of ``problems``
     (batched.stack_problems) from x0[r]. With ``optimizer`` (a RowAdam over ``weights``; then rows must be
-    distinct models) every ``unroll`` steps each model takes its Adam step; without one, nothing is trained."""
+    distinct models) every ``unroll`` steps each model takes its Adam step; without one, nothing is trained.
+    generators[r]: what rollout's ``generator`` is for row r (the Hutchinson probes of a probed L2OCFGD)."""
     training = optimizer is not None
     unroll = unroll or iterations
     cfgd = isinstance(template, L2OCFGD)
@@ -182,7 +204,8 @@ def stacked_rollout(template: torch.nn.Module, weights: list[torch.Tensor], rows
             if cfgd:
                 alpha = torch.sigmoid(outputs[..., 0]).clamp(template.alpha_min, 1 - gap)
                 beta, c = outputs[..., 1], outputs[..., 2]
-                direction = _direction(problems, x, alpha, beta, c)
+                direction = _direction(problems, x, alpha, beta, c, template.hessian, template.probes,
+                                       generators, active)
                 eta = batched.batched_step_size(problems, x.detach(), direction.detach(), step_size).detach()
                 x = x - eta.unsqueeze(-1) * direction
                 if keep_records:

@@ -420,10 +420,11 @@ def _meta_train(config: MetaTrainConfig, log_every: int, checkpoint_path: str | 
 
 def stackable(config: MetaTrainConfig) -> bool:
     """Whether implementations.cfgd.stacked reproduces meta_train(config): its model is supported there (the
-    default L2OCFGD or LSTMOptimizer, float64) and the task is least squares or an H-function."""
+    default L2OCFGD, exact or probed curvature, or LSTMOptimizer, float64) and the task is least squares or an
+    H-function."""
     if config.dtype != "float64" or config.task.name == "classifier" or config.task.step_rule != "default":
         return False
-    return config.kind == "lstm" or (config.nodes == 1 and config.hessian == "exact" and config.direction == "caputo"
+    return config.kind == "lstm" or (config.nodes == 1 and config.direction == "caputo"
                                      and not config.beta_scaling and config.fixed_beta is None
                                      and config.fixed_c is None)
 
@@ -509,7 +510,7 @@ def _meta_train_stacked(configs: list[MetaTrainConfig], paths: list[str | None],
         problems = batched.stack_problems([f for f, _ in drawn])
         x0 = torch.stack([x for _, x in drawn])
         result = stacked.stacked_rollout(models[0], weights, rows, problems, x0, first.task.iterations, step_size,
-                                         first.unroll, optimizer)
+                                         first.unroll, optimizer, generators=generators)
         for s, log in enumerate(logs):
             log["summed_loss"].append(result.summed_loss(s))
             log["final_loss"].append(result.losses[s][-1])

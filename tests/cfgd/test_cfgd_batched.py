@@ -13,6 +13,8 @@ import pytest
 import torch
 
 from implementations.cfgd.batched import MLPBatch, stack_problems, static_runs, supports_batching
+from implementations.cfgd.caputo import coordinate_derivatives
+from implementations.cfgd.hutchinson import rademacher_probes
 from implementations.cfgd.optimizers import ExactLineSearch, LookaheadGridSearch, cfgd, random_initial_terminals
 from implementations.cfgd.training import StaticGrid, TaskConfig, grid_search_static
 from implementations.problems.flat_mlp import FlatMLPObjective
@@ -42,6 +44,47 @@ def test_batched_mlp_partials_equal_the_flat_mlp_closed_form(sizes, bias, activa
     for b, (problem, x, tau) in enumerate(zip(problems, xs, taus)):
         index = torch.arange(x.shape[0])
         g_ref, h_ref = problem.coordinate_partials(x, index, tau - x)
+        scale = 1 + g_ref.abs().max() + h_ref.abs().max()
+        assert (g[b] - g_ref).abs().max() <= 1e-12 * scale
+        assert (h[b] - h_ref).abs().max() <= 1e-12 * scale
+
+
+@pytest.mark.parametrize("hessian", ["hutchinson", "hutchinson-abs"])
+@pytest.mark.parametrize("sizes, bias, activation", [((1, 5, 1), False, "tanh"), ((1, 6, 1), True, "tanh"),
+                                                     ((2, 4, 3), True, "tanh"), ((3, 4, 2), True, "relu")])
+def test_batched_probed_partials_equal_the_one_problem_estimate(sizes, bias, activation, hessian):
+    """Hutchinson's estimate at the node points, batched over problems (per-problem probes), against
+    caputo.coordinate_derivatives problem by problem (FlatMLPObjective.coordinate_partials with probes)."""
+    gen = torch.Generator().manual_seed(2)
+    problems, xs, taus, probes = [], [], [], []
+    for _ in range(3):
+        z = torch.randn(7, sizes[0], generator=gen, dtype=F64)
+        problem = FlatMLPObjective.create(sizes, activation, bias, z, torch.randn(7, sizes[2], generator=gen,
+                                                                                   dtype=F64), "half-sse")
+        x = problem.initial_point(gen)
+        problems.append(problem)
+        xs.append(x)
+        taus.append(x + torch.randn(x.shape, generator=gen, dtype=F64))
+        probes.append(rademacher_probes(3, x, gen))
+    g, h = stack_problems(problems).probed_partials(torch.stack(xs), torch.stack(taus), torch.stack(probes), hessian)
+    for b, (problem, x, tau, v) in enumerate(zip(problems, xs, taus, probes)):
+        g_ref, h_ref = coordinate_derivatives(problem, x, torch.arange(x.shape[0]), tau, hessian, v)
+        scale = 1 + g_ref.abs().max() + h_ref.abs().max()
+        assert (g[b] - g_ref).abs().max() <= 1e-12 * scale
+        assert (h[b] - h_ref).abs().max() <= 1e-12 * scale
+
+
+@pytest.mark.parametrize("hessian", ["hutchinson", "hutchinson-abs"])
+def test_batched_least_squares_probed_partials_equal_the_one_problem_estimate(hessian):
+    gen = torch.Generator().manual_seed(3)
+    task = TaskConfig("least-squares", d=6, m=5, iterations=1)
+    problems = [task.make(gen)[0] for _ in range(3)]
+    xs = torch.randn(3, 6, generator=gen, dtype=F64)
+    taus = xs + torch.randn(3, 6, generator=gen, dtype=F64)
+    probes = torch.stack([rademacher_probes(4, x, gen) for x in xs])
+    g, h = stack_problems(problems).probed_partials(xs, taus, probes, hessian)
+    for b, problem in enumerate(problems):
+        g_ref, h_ref = coordinate_derivatives(problem, xs[b], torch.arange(6), taus[b], hessian, probes[b])
         scale = 1 + g_ref.abs().max() + h_ref.abs().max()
         assert (g[b] - g_ref).abs().max() <= 1e-12 * scale
         assert (h[b] - h_ref).abs().max() <= 1e-12 * scale

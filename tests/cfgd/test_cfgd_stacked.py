@@ -32,8 +32,8 @@ F64 = torch.float64
 RTOL = 1e-9
 
 
-def configs(task: TaskConfig, kind: str, **extra) -> list[MetaTrainConfig]:
-    return [MetaTrainConfig(task, kind, runs=3, unroll=3, lr=3e-3, hidden=6, hessian="exact", seed=s, **extra)
+def configs(task: TaskConfig, kind: str, hessian: str = "exact", **extra) -> list[MetaTrainConfig]:
+    return [MetaTrainConfig(task, kind, runs=3, unroll=3, lr=3e-3, hidden=6, hessian=hessian, seed=s, **extra)
             for s in (0, 1, 2)]
 
 
@@ -51,6 +51,18 @@ def assert_same(stacked_outcomes, sequential_outcomes) -> None:
 @pytest.mark.parametrize("kind", ["cfgd", "lstm"])
 def test_meta_train_many_equals_meta_train_model_by_model(task, kind):
     group = configs(task, kind)
+    assert all(stackable(c) for c in group)
+    assert_same(meta_train_many(group), [meta_train(c) for c in group])
+
+
+@pytest.mark.parametrize("task", [TaskConfig("least-squares", d=5, m=5, iterations=7),
+                                  TaskConfig("h2", n=12, hidden=4, iterations=7)], ids=lambda t: t.name)
+@pytest.mark.parametrize("hessian", ["hutchinson", "hutchinson-abs"])
+def test_probed_curvature_draws_each_seeds_probes_from_its_own_generator(task, hessian):
+    """The paper's Hutchinson curvature: each row draws its probes from its seed's generator step by step, after
+    that seed's problem, as meta_train does; a shared or reordered draw would change every seed after the
+    first."""
+    group = configs(task, "cfgd", hessian=hessian)
     assert all(stackable(c) for c in group)
     assert_same(meta_train_many(group), [meta_train(c) for c in group])
 
@@ -112,16 +124,20 @@ def test_a_row_that_diverges_stops_and_skips_its_update_as_rollout_does():
 
 
 def test_stacked_evaluation_rollouts_equal_rollout():
-    """Without an optimizer: every (model, problem) row equals rollout of that model on that problem."""
+    """Without an optimizer: every (model, problem) row equals rollout of that model on that problem (a probed
+    L2O-CFGD with each row's generator as rollout's)."""
     task = TaskConfig("h2", n=10, hidden=3, iterations=6)
     gen = torch.Generator().manual_seed(8)
     drawn = [task.make(gen) for _ in range(4)]
     torch.manual_seed(1)
-    for kind in (L2OCFGD, LSTMOptimizer):
-        models = [kind(hidden=5).double() for _ in range(2)]
+    for make in (lambda: L2OCFGD(hidden=5), lambda: L2OCFGD(hidden=5, hessian="hutchinson"),
+                 lambda: LSTMOptimizer(hidden=5)):
+        models = [make().double() for _ in range(2)]
         rows = torch.tensor([0, 0, 1, 1])
         run = stacked_rollout(models[0], stack_weights(models), rows, stack_problems([f for f, _ in drawn]),
-                              torch.stack([x for _, x in drawn]), task.iterations, task.step_size())
+                              torch.stack([x for _, x in drawn]), task.iterations, task.step_size(),
+                              generators=[torch.Generator().manual_seed(10 + r) for r in range(4)])
         for r, (f, x0) in enumerate(drawn):
-            expected = rollout(models[int(rows[r])], f, x0, task.iterations, task.step_size())
+            expected = rollout(models[int(rows[r])], f, x0, task.iterations, task.step_size(),
+                               generator=torch.Generator().manual_seed(10 + r))
             assert run.losses[r] == pytest.approx(expected.losses, rel=RTOL)

@@ -89,9 +89,11 @@ def test_rollouts(task: TaskConfig, models: list, tests: list[list], seeds: list
     if all(stacked.supported(m) for m in models) and batched.supports_batching(fs) and batchable(task, tests[0]):
         weights = stacked.stack_weights(models)
         rows = torch.tensor([m for m, _, _ in flat])
+        generators = [torch.Generator().manual_seed(seeds[m] + i)
+                      for m, problems in enumerate(tests) for i in range(len(problems))]
         run = stacked.stacked_rollout(models[0], weights, rows, batched.stack_problems(fs),
                                       torch.stack([x0 for _, _, x0 in flat]), task.iterations, task.step_size(),
-                                      keep_records=keep_terminals)
+                                      keep_records=keep_terminals, generators=generators)
         for r, (m, _, _) in enumerate(flat):
             done = run.diverged_at[r] is None
             entry = {"summed": run.summed_loss(r) if done else math.inf,
