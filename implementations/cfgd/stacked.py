@@ -70,9 +70,17 @@ def lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):
     return torch.sigmoid(o) * torch.tanh(c), c
 
 
-def network(weights: list[torch.Tensor], rows: torch.Tensor, inputs: torch.Tensor, state):
-    """CoordinateLSTM.forward for every row with model rows[r]'s weights: outputs (R, d, out) and the state."""
-    w = [p[rows] for p in weights]
+def row_weights(weights: list[torch.Tensor], rows: torch.Tensor) -> list[torch.Tensor]:
+    """Every stacked parameter with row r holding model rows[r]'s: the stacked tensors themselves when rows is
+    0, 1, …, S−1 (each model one row, as in meta-training), else one gather (differentiable into ``weights``)."""
+    if rows.shape[0] == weights[0].shape[0] and torch.equal(rows.cpu(), torch.arange(rows.shape[0])):
+        return list(weights)
+    return [p[rows] for p in weights]
+
+
+def network(w: list[torch.Tensor], inputs: torch.Tensor, state):
+    """CoordinateLSTM.forward for every row with the row's weights w (row_weights): outputs (R, d, out) and the
+    state."""
     h1, c1 = lstm_cell(inputs, state[0], state[1], *w[0:4])
     h2, c2 = lstm_cell(h1, state[2], state[3], *w[4:8])
     return torch.baddbmm(w[9].unsqueeze(1), h2, w[8].transpose(1, 2)), (h1, c1, h2, c2)
@@ -193,13 +201,15 @@ def stacked_rollout(template: torch.nn.Module, weights: list[torch.Tensor], rows
     window: list[torch.Tensor] = []
     window_rows = torch.ones(count, dtype=torch.bool, device=x.device)
     gap = max(getattr(template, "alpha_min", 0.0), order_floor(1, x.dtype)) if cfgd else 0.0
+    with torch.set_grad_enabled(training):
+        w = row_weights(weights, rows)
     for t in range(iterations):
         with torch.set_grad_enabled(training):
             with torch.no_grad():
                 gradient = problems.partials(x.detach(), x.detach())[0]
             features = torch.cat([preprocess_gradient(gradient, template.preprocessing),
                                   torch.full_like(gradient, t / iterations).unsqueeze(-1)], dim=-1).to(dtype)
-            outputs, state = network(weights, rows, features, state)
+            outputs, state = network(w, features, state)
             outputs = outputs.to(x.dtype)
             if cfgd:
                 alpha = torch.sigmoid(outputs[..., 0]).clamp(template.alpha_min, 1 - gap)
@@ -234,6 +244,7 @@ def stacked_rollout(template: torch.nn.Module, weights: list[torch.Tensor], rows
                 window = []
                 window_rows = active.clone()
                 x, state = x.detach(), tuple(s.detach() for s in state)
+                w = row_weights(weights, rows)  # a gather's graph went with the backward
         else:
             x, state = x.detach(), tuple(s.detach() for s in state)
         if not bool(active.any()):
