@@ -207,7 +207,7 @@ class MLPBatch:
         pre = z + shift[:, :first_count].unsqueeze(-1) * self.u
         slope, bend = self._sigma_derivatives(pre)
         w = W2[..., self.unit].transpose(1, 2)                                      # (B, K1, o)
-        moved = self._sigma(pre) - self._sigma(z)
+        moved = self._sigma(pre) - H[..., self.unit].transpose(1, 2)              # σ(p) − σ(Z_a)
         grad_w = (w.unsqueeze(-1) * (residual.unsqueeze(1) + w.unsqueeze(-1) * moved.unsqueeze(2))).sum(2)
         v = H.transpose(1, 2).repeat(1, n_out, 1)                                   # (B, o·h, n): H_a for (o, a)
         rows = torch.arange(n_out, device=x.device).repeat_interleave(hidden)
@@ -243,28 +243,30 @@ class MLPBatch:
         n_in, hidden, n_out = self.sizes
         V1, vb1, V2, vb2 = self._unpack(probe_vectors)                              # (B, K, …)
         P = self.inputs.unsqueeze(1) @ V1.transpose(-1, -2) + vb1.unsqueeze(-2)       # (B, K, n, h)
-        dH = self._sigma_derivatives(terms["Z"])[0].unsqueeze(1) * P
+        slope_Z = self._sigma_derivatives(terms["Z"])[0]                            # σ'(Z), (B, n, h)
+        dH = slope_Z.unsqueeze(1) * P
         D = V2 @ terms["H"].transpose(-1, -2).unsqueeze(1) + terms["W2"].unsqueeze(1) @ dH.transpose(-1, -2)
         if vb2 is not None:
             D = D + vb2.unsqueeze(-1)                                               # (B, K, o, n)
-        w, moved, residual = terms["w"], terms["moved"], terms["residual"]
-        P_a = P[..., self.unit].permute(0, 3, 1, 2)                                 # (B, K1, K, n)
+        w, moved, k = terms["w"], terms["moved"], terms["k"]
+        # the sums over the samples i of the formula above, regrouped so that only the P_ia term is formed per
+        # (coordinate, probe, sample); the others are products over the few outputs o of sums over i
         V2_a = V2[..., self.unit].permute(0, 3, 1, 2)                               # (B, K1, K, o)
-        V2_a_w = (V2_a * w.unsqueeze(2)).sum(-1, keepdim=True)                      # (B, K1, K, 1)
-        slope_Z_a = self._sigma_derivatives(terms["Z"][..., self.unit].transpose(1, 2))[0]
-        w_w = (w * w).sum(-1)[..., None, None]
-        d_out_w = (torch.einsum("bpoi,bko->bkpi", D, w) + moved.unsqueeze(2) * V2_a_w
-                   + (terms["slope"] - slope_Z_a).unsqueeze(2) * P_a * w_w)
-        V2_a_grad = torch.einsum("bkpo,boi->bkpi", V2_a, residual) + V2_a_w * moved.unsqueeze(2)
-        mixed1 = (terms["k"].unsqueeze(2) * (V2_a_grad + d_out_w)
-                  + (terms["bend"] * self.u * terms["grad_w"]).unsqueeze(2) * P_a).sum(-1)   # (B, K1, K)
-        v, t2 = terms["v"].unsqueeze(2), terms["t2"].unsqueeze(2)
+        V2_a_w = (V2_a * w.unsqueeze(2)).sum(-1)                                    # (B, K1, K)
+        k_r = k @ terms["residual"].transpose(1, 2)                                  # (B, K1, o): Σ_i k_i r_oi
+        k_D = (k @ D.flatten(1, 2).transpose(1, 2)).unflatten(-1, D.shape[1:3])     # (B, K1, K, o)
+        slope_Z_a = slope_Z[..., self.unit].transpose(1, 2)                         # (B, K1, n)
+        weight = (k * (terms["slope"] - slope_Z_a) * (w * w).sum(-1, keepdim=True)
+                  + terms["bend"] * self.u * terms["grad_w"])                       # (B, K1, n)
+        P_a = P[..., self.unit].permute(0, 3, 1, 2)                                 # (B, K1, K, n)
+        mixed1 = ((V2_a * k_r.unsqueeze(2)).sum(-1) + 2 * V2_a_w * (k * moved).sum(-1, keepdim=True)
+                  + (k_D * w.unsqueeze(2)).sum(-1) + (weight.unsqueeze(2) * P_a).sum(-1))   # (B, K1, K)
         dv = dH.transpose(-1, -2).repeat(1, 1, n_out, 1)                             # (B, K, o·h, n): dH_a
         if vb2 is not None:
             dv = torch.cat([dv, torch.zeros_like(dv[:, :, :n_out])], dim=2)
-        dv = dv.transpose(1, 2)                                                     # (B, K2, K, n)
-        D_rows = D[:, :, terms["rows"]].transpose(1, 2)
-        mixed2 = (v * (D_rows + t2 * dv) + dv * terms["r2"].unsqueeze(2)).sum(-1)   # (B, K2, K)
+        D_rows = D[:, :, terms["rows"]].transpose(1, 2)                             # (B, K2, K, n)
+        v, slope2 = terms["v"], terms["t2"] * terms["v"] + terms["r2"]
+        mixed2 = (v.unsqueeze(2) * D_rows).sum(-1) + (slope2.unsqueeze(2) * dv.transpose(1, 2)).sum(-1)
         mixed = torch.cat([mixed1, mixed2], dim=1).transpose(1, 2)                  # (B, K, d)
         g = torch.cat([(terms["k"] * terms["grad_w"]).sum(-1), (terms["v"] * terms["r2"]).sum(-1)], dim=-1)
         return g, reduce_probes(hessian, probe_vectors * mixed)
