@@ -167,11 +167,14 @@ def evaluate_all(ctx: Context, train_task: str, test_task: str) -> dict[int, dic
     """Per seed (seeds_for): summed and final loss of L2O-CFGD and the LSTM baseline (meta-trained on train_task
     at that seed) and of the best grid-searched NA- and AT-CFGD (searched on test_task's validation problems of
     that seed), on each of that seed's held-out test_task problems; mean summed/final losses; for least squares
-    where the learned c ends. The models' test runs of all seeds are one stacked program."""
+    where the learned c ends. The models' test runs of all seeds are one stacked program. Cached per process and
+    in the run's cache folder (plain data), so the claims that read one evaluation from other worker processes
+    (cfgd.l2o.beats-static and cfgd.l2o.oracle-schedule under --jobs) or a resumed run compute it once."""
     seeds = seeds_for(ctx.budget, ctx.seed)
-    name = (f"cfgd-evaluation-{ctx.budget}-{seeds}-{train_task}-{test_task}-"
+    name = (f"cfgd-evaluation-{ctx.budget}-{'-'.join(map(str, seeds))}-{train_task}-{test_task}-"
             f"{ctx.scale('validation_problems')}-{ctx.scale('test_problems')}")
-    return remembered(ctx, name, lambda: _evaluate_all(ctx, train_task, test_task, seeds))
+    return remembered(ctx, name, lambda: cached_result(ctx, name,
+                                                       lambda: _evaluate_all(ctx, train_task, test_task, seeds)))
 
 
 def _evaluate_all(ctx: Context, train_task: str, test_task: str, seeds: list[int]) -> dict[int, dict]:
