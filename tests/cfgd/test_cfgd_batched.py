@@ -27,12 +27,10 @@ def tasks():
     return [TaskConfig("least-squares", d=6, m=6, iterations=12), TaskConfig("h2", n=16, hidden=5, iterations=8)]
 
 
-@pytest.mark.parametrize("sizes, bias, activation", [((1, 5, 1), False, "tanh"), ((2, 4, 3), True, "tanh"),
-                                                     ((3, 4, 2), True, "relu")])
-def test_batched_mlp_partials_equal_the_flat_mlp_closed_form(sizes, bias, activation):
-    gen = torch.Generator().manual_seed(1)
+def random_mlp_problems(sizes, bias, activation, gen, count=3):
+    """``count`` half-SSE MLP regressions on 7 random samples, each with a start x and node points τ near it."""
     problems, xs, taus = [], [], []
-    for _ in range(3):
+    for _ in range(count):
         z = torch.randn(7, sizes[0], generator=gen, dtype=F64)
         problem = FlatMLPObjective.create(sizes, activation, bias, z, torch.randn(7, sizes[2], generator=gen,
                                                                                    dtype=F64), "half-sse")
@@ -40,6 +38,13 @@ def test_batched_mlp_partials_equal_the_flat_mlp_closed_form(sizes, bias, activa
         problems.append(problem)
         xs.append(x)
         taus.append(x + torch.randn(x.shape, generator=gen, dtype=F64))
+    return problems, xs, taus
+
+
+@pytest.mark.parametrize("sizes, bias, activation", [((1, 5, 1), False, "tanh"), ((2, 4, 3), True, "tanh"),
+                                                     ((3, 4, 2), True, "relu")])
+def test_batched_mlp_partials_equal_the_flat_mlp_closed_form(sizes, bias, activation):
+    problems, xs, taus = random_mlp_problems(sizes, bias, activation, torch.Generator().manual_seed(1))
     g, h = stack_problems(problems).partials(torch.stack(xs), torch.stack(taus))
     for b, (problem, x, tau) in enumerate(zip(problems, xs, taus)):
         index = torch.arange(x.shape[0])
@@ -56,16 +61,8 @@ def test_batched_probed_partials_equal_the_one_problem_estimate(sizes, bias, act
     """Hutchinson's estimate at the node points, batched over problems (per-problem probes), against
     caputo.coordinate_derivatives problem by problem (FlatMLPObjective.coordinate_partials with probes)."""
     gen = torch.Generator().manual_seed(2)
-    problems, xs, taus, probes = [], [], [], []
-    for _ in range(3):
-        z = torch.randn(7, sizes[0], generator=gen, dtype=F64)
-        problem = FlatMLPObjective.create(sizes, activation, bias, z, torch.randn(7, sizes[2], generator=gen,
-                                                                                   dtype=F64), "half-sse")
-        x = problem.initial_point(gen)
-        problems.append(problem)
-        xs.append(x)
-        taus.append(x + torch.randn(x.shape, generator=gen, dtype=F64))
-        probes.append(rademacher_probes(3, x, gen))
+    problems, xs, taus = random_mlp_problems(sizes, bias, activation, gen)
+    probes = [rademacher_probes(3, x, gen) for x in xs]
     g, h = stack_problems(problems).probed_partials(torch.stack(xs), torch.stack(taus), torch.stack(probes), hessian)
     for b, (problem, x, tau, v) in enumerate(zip(problems, xs, taus, probes)):
         g_ref, h_ref = coordinate_derivatives(problem, x, torch.arange(x.shape[0]), tau, hessian, v)
