@@ -2,8 +2,8 @@
 each of its models at each unroll length T of its full scale (the paper's Fig. 2: N = 10, d = 512, b = 400,
 T ∈ {5, 10, 20, 40, 60, 80, 100}, η ∈ {1e-5, 1e-4}, 400 SGD steps, seeds_for("full", 0)).
 
-A step is timed on the claim's own models and instances (fig2_models, QP.random at the first seed's instance seed),
-as the median of a few steps after the first. A training stops early only at a non-finite loss or gradient, so
+A step is timed on the claim's own models and instances (experiments.fig2_models, QP.random at the first seed's
+instance seed), as the median of a few steps after the first. A training stops early only at a non-finite loss or gradient, so
 the claim's cost is at most Σ_{seeds, T, η, models} 400 × (one step); the first column of the totals is that bound,
 the second the same with the trainings that went non-finite within the timed steps counted only up to there.
 
@@ -22,8 +22,9 @@ import torch
 from markdown_report import parser_for, write_page  # the script folder is on sys.path
 
 from implementations.mathl2o import QP
+from implementations.mathl2o.experiments import FIG2_NDIM, fig2_models
 from implementations.mathl2o.unroll import training_step
-from verify.claims.mathl2o.random_init_explodes import FIG2_NDIM, SPEC, fig2_models
+from verify.catalogue import BY_ID
 from verify.intervals import FULL_SEEDS
 from verify.registry import Context
 
@@ -34,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     load_before = os.getloadavg()[0]
-    full = {name: value[1] for name, value in SPEC.scales.items()}
+    full = {name: value[1] for name, value in BY_ID["mathl2o.random-init-explodes"].scales.items()}
     N, d, b = full["shape_N_d_b"]
     iters = full["iters"]
     lrs = [lr * FIG2_NDIM / (N * d) for lr in full["lrs"]]

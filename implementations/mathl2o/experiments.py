@@ -14,6 +14,8 @@ from typing import Callable
 
 import torch
 
+from implementations.mathl2o.lista_cpss import LISTACPSS
+from implementations.mathl2o.lstm_math_l2o import LSTMMathL2O
 from implementations.mathl2o.model import MathL2O
 from implementations.mathl2o.qp import QP
 from implementations.mathl2o.unroll import STEP_SCALE, TrainHistory, rollout, train, unroll
@@ -154,6 +156,23 @@ def smallest_training_e(spec: ModelSpec, qp: QP, T: int, lr: float, iters: int, 
         if converges(history) and gains[e] >= min_gain:
             return {"e": e, "gains": gains}
     return {"e": math.nan, "gains": gains}
+
+
+#: The paper's Fig. 2 rates are 1e-5 … 1e-4 at N·d = 10·512; at a reduced scale they are multiplied by
+#: FIG2_NDIM / (N·d), so that η·N·d (the size of the first SGD step of a weight shared by all coordinates,
+#: whose gradient sums N·d terms) is the paper's.
+FIG2_NDIM = 10 * 512
+
+
+def fig2_models(qp: QP, T: int, seed: int) -> dict:
+    """The paper's Fig. 2 models, built fresh on qp's dtype and device: the LSTM Math-L2O (with its B heads) and
+    LISTA-CPSS at their authors' random initialisation, and the deterministic-init MLP (e = 100, width N·d, the
+    code's 2→2→H→1 layers)."""
+    n, b, d = qp.shape
+    like = dict(dtype=qp.M.dtype, device=qp.M.device)
+    return {"lstm_math_l2o": LSTMMathL2O(seed=seed, **like),
+            "lista_cpss": LISTACPSS(d, b, T, seed=seed, **like),
+            "mlp_deterministic": MathL2O(n * d, 100.0, 3, seed=seed, **like)}
 
 
 def loss_growth(history: TrainHistory) -> float:

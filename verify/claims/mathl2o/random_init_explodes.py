@@ -6,8 +6,8 @@ import math
 
 import torch
 
-from implementations.mathl2o import LISTACPSS, QP, LSTMMathL2O, MathL2O, train
-from implementations.mathl2o.experiments import loss_growth
+from implementations.mathl2o import QP, train
+from implementations.mathl2o.experiments import FIG2_NDIM, fig2_models, loss_growth
 from implementations.mathl2o.unroll import loss_and_gradients
 from implementations.progress import track
 from verify.cache import cache_file
@@ -29,26 +29,8 @@ SPEC = ClaimSpec("mathl2o.random-init-explodes",
                            "formula")
 
 
-#: The paper's Fig. 2 rates (scales: lrs) are 1e-5 … 1e-4 at N·d = 10·512; at a reduced scale they are multiplied by
-#: FIG2_NDIM / (N·d), so that η·N·d (the size of the first SGD step of a weight shared by all coordinates,
-#: whose gradient sums N·d terms) is the paper's.
-FIG2_NDIM = 10 * 512
-
-
-
 #: "explodes": max_k 𝓕(W^k)/𝓕(W⁰) ≥ 10^EXPLOSION_DECADES over the K SGD steps, or a non-finite loss/gradient.
 EXPLOSION_DECADES = 6.0
-
-
-def fig2_models(qp: QP, T: int, seed: int) -> dict:
-    """The models of mathl2o.random-init-explodes, built fresh on qp's dtype and device: the paper's Fig. 2
-    models at their authors' random initialisation (LSTM Math-L2O with its B heads, LISTA-CPSS) and the
-    deterministic-init MLP (e = 100, width N·d, the code's 2→2→H→1 layers)."""
-    n, b, d = qp.shape
-    like = dict(dtype=qp.M.dtype, device=qp.M.device)
-    return {"lstm_math_l2o": LSTMMathL2O(seed=seed, **like),
-            "lista_cpss": LISTACPSS(d, b, T, seed=seed, **like),
-            "mlp_deterministic": MathL2O(n * d, 100.0, 3, seed=seed, **like)}
 
 
 @check(SPEC.id)
