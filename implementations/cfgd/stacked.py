@@ -20,9 +20,8 @@ leading row axis (tested equal to them to round-off):
   x and the LSTM states are detached; a row whose loss turns non-finite or exceeds blowup·max(1, |f(x⁰)|) stops
   for the rest of its run (its open window is dropped), as in rollout.
 Supported: the default L2OCFGD (one node, any HESSIAN_MODES curvature, direction "caputo", no beta_scaling, no
-fixed β/c) and
-LSTMOptimizer, on least squares (exact line search) and the one-hidden-layer H-function MLPs (look-ahead grid);
-training.meta_train_many falls back to meta_train for anything else.
+fixed β/c) and LSTMOptimizer, on least squares (exact line search) and the one-hidden-layer H-function MLPs
+(look-ahead grid); training.meta_train_many falls back to meta_train for anything else.
 """
 
 from __future__ import annotations
