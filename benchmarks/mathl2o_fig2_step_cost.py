@@ -3,9 +3,10 @@ each of its models at each unroll length T of its full scale (the paper's Fig. 2
 T ∈ {5, 10, 20, 40, 60, 80, 100}, η ∈ {1e-5, 1e-4}, 400 SGD steps, seeds_for("full", 0)).
 
 A step is timed on the claim's own models and instances (experiments.fig2_models, QP.random at the first seed's
-instance seed), as the median of a few steps after the first. A training stops early only at a non-finite loss or gradient, so
-the claim's cost is at most Σ_{seeds, T, η, models} 400 × (one step); the first column of the totals is that bound,
-the second the same with the trainings that went non-finite within the timed steps counted only up to there.
+instance seed), as the median of a few steps after the first. A training stops early only at a non-finite loss or
+gradient, so the claim's cost is at most Σ_{seeds, T, η, models} 400 × (one step); the first column of the totals
+is that bound, the second the same with the trainings that went non-finite within the timed steps counted only up
+to there.
 
 Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/mathl2o_fig2_step_cost.py [--steps 3]
 Writes benchmarks/mathl2o_fig2_step_cost.md.
