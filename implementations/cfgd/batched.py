@@ -26,6 +26,7 @@ from typing import Sequence
 
 import torch
 
+from implementations.cfgd.caputo import reduce_probes
 from implementations.cfgd.gauss_jacobi import gauss_jacobi
 from implementations.cfgd.optimizers import ExactLineSearch, LookaheadGridSearch
 from implementations.problems.flat_mlp import ACTIVATION_FUNCTIONS, FlatMLPObjective
@@ -57,7 +58,6 @@ class LeastSquaresBatch:
         order = sorted(distinct, key=distinct.get)
         by_id = {id(p): p for p in problems}
         self.distinct = [by_id[key] for key in order]
-        self.problems = list(problems)
         self.index = torch.tensor([distinct[id(p)] for p in problems], device=problems[0].A.device)
         self.groups = [torch.nonzero(self.index == k).flatten() for k in range(len(self.distinct))]
         self.y = torch.stack([p.y for p in problems])
@@ -102,7 +102,7 @@ class LeastSquaresBatch:
         problem: (1/K) Σ_k v_kj (Q v_k)_j, Q v = Aᵀ(A v) (or its |·| per probe, hessian="hutchinson-abs"; the
         same at every point, Q being constant); LeastSquares.coordinate_partials with a batch axis."""
         mixed = self._apply(self._apply(probe_vectors, False), True)                  # (B, K, d)
-        return self.partials(x, tau)[0], reduce_probes(hessian, probe_vectors * mixed)
+        return self.partials(x, tau)[0], reduce_probes(hessian, probe_vectors * mixed, probe_axis=1)
 
     def curvature_along(self, x: torch.Tensor, direction: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(∇fᵀD, DᵀQD) per problem, Q D computed as Aᵀ(A D) (as ExactLineSearch does through the closed HVP)."""
@@ -117,7 +117,6 @@ class MLPBatch:
 
     def __init__(self, problems: Sequence[FlatMLPObjective]):
         first = problems[0]
-        self.problems = list(problems)
         self.sizes, self.output_bias, self.activation = tuple(first.sizes), first.output_bias, first.activation
         self.inputs = torch.stack([p.inputs for p in problems])
         self.targets = torch.stack([p.targets for p in problems])
@@ -218,16 +217,17 @@ class MLPBatch:
         return dict(Z=Z, H=H, W2=W2, residual=residual, slope=slope, bend=bend, w=w, moved=moved, grad_w=grad_w,
                     k=slope * self.u, v=v, rows=rows, t2=t2, r2=residual[:, rows] + t2 * v)
 
+    @staticmethod
+    def _first_partials(terms: dict) -> torch.Tensor:
+        """∂_j f at the points of :meth:`_line_terms`: first layer Σ_i k_i (w·grad_i), second layer Σ_i v_i r2_i."""
+        return torch.cat([(terms["k"] * terms["grad_w"]).sum(-1), (terms["v"] * terms["r2"]).sum(-1)], dim=-1)
+
     def partials(self, x: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(∂_j f, ∂²_jj f) at x with x_j := tau_j, for every flat coordinate j (B, d), in closed form."""
         terms = self._line_terms(x, tau)
-        k, grad_w, w, v = terms["k"], terms["grad_w"], terms["w"], terms["v"]
-        w_w = (w * w).sum(-1, keepdim=True)
-        g1 = (k * grad_w).sum(-1)
-        h1 = (terms["bend"] * self.u * self.u * grad_w + k * k * w_w).sum(-1)
-        g2 = (v * terms["r2"]).sum(-1)
-        h2 = (v * v).sum(-1)
-        return torch.cat([g1, g2], dim=-1), torch.cat([h1, h2], dim=-1)
+        k, w, v = terms["k"], terms["w"], terms["v"]
+        h1 = (terms["bend"] * self.u * self.u * terms["grad_w"] + k * k * (w * w).sum(-1, keepdim=True)).sum(-1)
+        return self._first_partials(terms), torch.cat([h1, (v * v).sum(-1)], dim=-1)
 
     def probed_partials(self, x: torch.Tensor, tau: torch.Tensor, probe_vectors: torch.Tensor,
                         hessian: str = "hutchinson") -> tuple[torch.Tensor, torch.Tensor]:
@@ -268,14 +268,7 @@ class MLPBatch:
         v, slope2 = terms["v"], terms["t2"] * terms["v"] + terms["r2"]
         mixed2 = (v.unsqueeze(2) * D_rows).sum(-1) + (slope2.unsqueeze(2) * dv.transpose(1, 2)).sum(-1)
         mixed = torch.cat([mixed1, mixed2], dim=1).transpose(1, 2)                  # (B, K, d)
-        g = torch.cat([(terms["k"] * terms["grad_w"]).sum(-1), (terms["v"] * terms["r2"]).sum(-1)], dim=-1)
-        return g, reduce_probes(hessian, probe_vectors * mixed)
-
-
-def reduce_probes(hessian: str, estimates: torch.Tensor) -> torch.Tensor:
-    """Hutchinson's estimate from the per-probe products v_kj (H v_k)_j stacked as (B, K, d): their mean over
-    the probes, or the mean of their absolute values (hessian="hutchinson-abs", the authors' code)."""
-    return (estimates.abs() if hessian == "hutchinson-abs" else estimates).mean(1)
+        return self._first_partials(terms), reduce_probes(hessian, probe_vectors * mixed, probe_axis=1)
 
 
 def stack_problems(problems: Sequence) -> LeastSquaresBatch | MLPBatch:

@@ -129,8 +129,9 @@ def coordinate_derivatives(f: Callable[[torch.Tensor], torch.Tensor], x: torch.T
     return torch.cat(firsts), torch.cat(seconds)
 
 
-def _reduce_probes(hessian: str, estimates: torch.Tensor, probe_axis: int) -> torch.Tensor:
-    """(1/K) Σ_k over ``probe_axis`` of v_kj (H v_k)_j, or of its absolute value (hutchinson-abs)."""
+def reduce_probes(hessian: str, estimates: torch.Tensor, probe_axis: int) -> torch.Tensor:
+    """Hutchinson's estimate from the per-probe products v_kj (H v_k)_j: (1/K) Σ_k over ``probe_axis``, or of their
+    absolute values (hessian="hutchinson-abs", the authors' code)."""
     return (estimates.abs() if hessian == "hutchinson-abs" else estimates).mean(probe_axis)
 
 
@@ -142,7 +143,7 @@ def _closed_form_derivatives(closed_form, x, hessian, probe_vectors):
 
     def probed(idx, shift):
         first, mixed = closed_form(x, idx, shift, probe_vectors)
-        return first, _reduce_probes(hessian, probe_vectors[:, idx].T * mixed, probe_axis=-1)
+        return first, reduce_probes(hessian, probe_vectors[:, idx].T * mixed, probe_axis=-1)
     return probed
 
 
@@ -160,7 +161,7 @@ def _copy_derivatives(f, hessian, probe_vectors):
             first, mixed = jvp(along(e), (y,), (v,))
             return first, (e * v).sum() * mixed
         firsts, estimates = vmap(one_probe)(probe_vectors)
-        return firsts[0], _reduce_probes(hessian, estimates, probe_axis=0)
+        return firsts[0], reduce_probes(hessian, estimates, probe_axis=0)
 
     return vmap(exact if hessian == "exact" else probed)
 
@@ -181,7 +182,7 @@ def _line_derivatives(line, x, hessian, probe_vectors):
             first, mixed = jvp(lambda z: slope(z, j, t), (x,), (v,))
             return first, v[j] * mixed
         firsts, estimates = vmap(one_probe)(probe_vectors)
-        return firsts[0], _reduce_probes(hessian, estimates, probe_axis=0)
+        return firsts[0], reduce_probes(hessian, estimates, probe_axis=0)
 
     return vmap(exact if hessian == "exact" else probed)
 

@@ -158,16 +158,14 @@ def _node_partials(problems, x: torch.Tensor, tau: torch.Tensor, hessian: str, p
     return problems.probed_partials(x, tau, probe_vectors, hessian)
 
 
-def _direction(problems, x: torch.Tensor, alpha, beta, c, hessian: str = "exact", probes: int = 3,
-               generators: list[torch.Generator | None] | None = None, active: torch.Tensor | None = None):
+def _direction(problems, x: torch.Tensor, alpha, beta, c, hessian: str, probes: int,
+               generators: list[torch.Generator | None] | None, active: torch.Tensor):
     """caputo_gradient's one-node direction per row and coordinate (per-coordinate α, β, c)."""
     u, w = gauss_jacobi(1, alpha)
     constant = (1 - alpha) / torch.pow(2.0, 1 - alpha)
     x_const = x.detach()
     offset = x_const - c
     tau = c + offset * (1 + u[..., 0]) / 2
-    if active is None:
-        active = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
     with torch.no_grad():
         g, h = _node_partials(problems, x_const, tau.detach(), hessian, probes, generators, active)
     g = g + h * (tau - tau.detach())
