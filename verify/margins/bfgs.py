@@ -153,13 +153,12 @@ def draw_curvature(dim: int, samples: int, like: dict = DRAW_LIKE):
     x ~ 5·N(0, I), P uniform on [−3, 3]^d (descent or not), H = Q diag(λ) Qᵀ with λ log-uniform on [10⁻², 10]
     (κ ≤ 10³)."""
     def draw(n: int, generator) -> dict:
-        q, _ = torch.linalg.qr(torch.randn(n, dim, dim, generator=generator, **like))
+        q = random_orthogonal(n, dim, generator, like)
         lam = 10 * torch.exp(-torch.rand(n, dim, generator=generator, **like) * math.log(1e3))
-        H = (q * lam.unsqueeze(-2)) @ q.mT
         labels = torch.where(torch.rand(n, samples, generator=generator, **like) < 0.5, -1.0, 1.0)
         return {"A": 3 * torch.randn(n, samples, dim, generator=generator, **like), "labels": labels,
                 "x": 5 * torch.randn(n, dim, generator=generator, **like),
-                "P": 6 * torch.rand(n, dim, generator=generator, **like) - 3, "H": (H + H.mT) / 2}
+                "P": 6 * torch.rand(n, dim, generator=generator, **like) - 3, "H": with_eigenvalues(q, lam)}
     return draw
 
 
@@ -259,13 +258,12 @@ def draw_decrease_H_and_P(n: int, dim: int, L: torch.Tensor, generator,
     bfgs.cwss.sufficient-decrease): H = Q diag(λ) Qᵀ with λ = (h/L)·κ_H^U, h log-uniform on [10⁻³, 1], κ_H
     log-uniform on [1, 10], U uniform on [0, 1]^d (so η > 0 for a good share of the instances), and P = 1 + δu,
     δ uniform on [0, 1], u on [−1, 1]^d; drawn from ``generator`` with ``like``'s dtype and device."""
-    q, _ = torch.linalg.qr(torch.randn(n, dim, dim, generator=generator, **like))
+    q = random_orthogonal(n, dim, generator, like)
     h = torch.exp(-torch.rand(n, 1, generator=generator, **like) * math.log(1e3)) / L.unsqueeze(-1)
     kappa = torch.exp(torch.rand(n, 1, generator=generator, **like) * math.log(10.0))
     lam = h * kappa ** torch.rand(n, dim, generator=generator, **like)
-    H = (q * lam.unsqueeze(-2)) @ q.mT
     delta = torch.rand(n, 1, generator=generator, **like)
-    return (H + H.mT) / 2, 1 + delta * (2 * torch.rand(n, dim, generator=generator, **like) - 1)
+    return with_eigenvalues(q, lam), 1 + delta * (2 * torch.rand(n, dim, generator=generator, **like) - 1)
 
 
 def draw_decrease_quadratics(dim: int, like: dict = DRAW_LIKE):
@@ -273,10 +271,7 @@ def draw_decrease_quadratics(dim: int, like: dict = DRAW_LIKE):
     quadratic sweeps) of dimension ``dim``: f = ½xᵀAx + bᵀx, b = −Ax* (A = Q diag(λ) Qᵀ, λ log-uniform on [1, 10³];
     x*, x ~ N(0, I)), with H and P from :func:`draw_decrease_H_and_P` (L = λ_max(A))."""
     def draw(n: int, generator) -> dict:
-        q, _ = torch.linalg.qr(torch.randn(n, dim, dim, generator=generator, **like))
-        lam = torch.exp(torch.rand(n, dim, generator=generator, **like) * math.log(1e3))
-        A = (q * lam.unsqueeze(-2)) @ q.mT
-        A = (A + A.mT) / 2
+        A, _, lam = log_uniform_spd(n, dim, 1e3, generator, like)
         x_star = torch.randn(n, dim, generator=generator, **like)
         H, P = draw_decrease_H_and_P(n, dim, lam.amax(-1), generator, like)
         return {"A": A, "b": -(A @ x_star.unsqueeze(-1)).squeeze(-1), "x": torch.randn(n, dim, generator=generator,
