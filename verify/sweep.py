@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import torch
 
 from verify.registry import Context
@@ -26,6 +27,13 @@ DRAW_LIKE = {"dtype": torch.float64, "device": torch.device("cpu")}
 #: Instances per batch: large enough to amortise the Python overhead, small enough for a CPU's cache and any
 #: GPU's memory at the d ≤ 8 the sweeps use.
 BATCH = 8192
+
+
+def host_tensor(array, like: dict | None = None) -> torch.Tensor:
+    """An instance's array (plain lists or numpy, as a sweep's worst instance or a hypothesis example holds it) as a
+    tensor with the ``dtype=`` and ``device=`` of ``like`` (default DRAW_LIKE, float64 on the CPU: where a worst
+    instance is re-checked, whatever the run's device)."""
+    return torch.as_tensor(np.asarray(array), **(DRAW_LIKE if like is None else like))
 
 
 def random_orthogonal(n: int, dim: int, generator: torch.Generator, like: dict = DRAW_LIKE) -> torch.Tensor:

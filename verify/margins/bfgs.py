@@ -17,16 +17,14 @@ import torch
 from implementations.bfgs import cwss_step, inverse_bfgs_formula
 from implementations.bfgs.stability import spectral_stability_bound
 from implementations.problems.logistic import LogisticRegression
-from verify.sweep import DRAW_LIKE, log_uniform_spd, random_orthogonal, with_eigenvalues
+from verify.sweep import DRAW_LIKE, host_tensor, log_uniform_spd, random_orthogonal, with_eigenvalues
 
 EPS = float(np.finfo(np.float64).eps)
 
 
-def instance_tensor(array, like: dict | None = None) -> torch.Tensor:
-    """A hypothesis instance's array as a tensor with the ``dtype=`` and ``device=`` of ``like`` (a run's
-    Context.like; default float64 on the CPU, named explicitly: a sweep's re-check runs there whatever the run's
-    device)."""
-    return torch.as_tensor(np.asarray(array), **({"dtype": torch.float64, "device": "cpu"} if like is None else like))
+#: A hypothesis instance's array as a tensor with ``like``'s dtype and device (a run's Context.like; default float64
+#: on the CPU, where a sweep's re-check runs whatever the run's device).
+instance_tensor = host_tensor
 
 
 def spd_inverse(A: torch.Tensor) -> torch.Tensor:

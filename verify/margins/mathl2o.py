@@ -22,7 +22,7 @@ import torch
 from implementations.mathl2o import QP, MathL2O, rollout, unroll
 from implementations.mathl2o.model import layer_sizes
 from implementations.mathl2o.unroll import STEP_SCALE
-from verify.sweep import DRAW_LIKE
+from verify.sweep import DRAW_LIKE, host_tensor
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -67,7 +67,7 @@ def draw_init(d: int, b: int, width: int, depth: int, like: dict = DRAW_LIKE):
 def as_tensors(instance: dict) -> dict:
     """A sweep's worst instance (plain lists, verify.sweep) as float64 CPU tensors, one instance unstacked (the
     re-check's: float64 on the CPU whatever the run's device)."""
-    return {k: torch.as_tensor(np.asarray(v), dtype=torch.float64, device="cpu") for k, v in instance.items()}
+    return {k: host_tensor(v) for k, v in instance.items()}
 
 
 def inner_weights(batch: dict, depth: int, scale: torch.Tensor | None = None) -> list[torch.Tensor]:
