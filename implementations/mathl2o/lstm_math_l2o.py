@@ -120,7 +120,7 @@ class LSTMMathL2O(UnrolledSolver):
         values, inputs = [0.5 * (r * r).sum()], []
         state = self.initial_state(n * d)
         for _ in range(T):
-            g = (qp.M.transpose(-1, -2) @ r.unsqueeze(-1)).squeeze(-1)
+            g = qp.rmatvec(r)
             z = torch.stack((g, X), dim=-1)
             if detach_inputs:
                 z = z.detach()

@@ -49,7 +49,7 @@ def schedule_values(qp: QP, P: torch.Tensor, step_scale: float = 0.9999) -> torc
     r = qp.residual(X)
     values = [0.5 * (r * r).sum()]
     for P_t in P:
-        g = (qp.M.transpose(-1, -2) @ r.unsqueeze(-1)).squeeze(-1)
+        g = qp.rmatvec(r)
         X = X - step * P_t * g
         r = qp.residual(X)
         values.append(0.5 * (r * r).sum())

@@ -78,7 +78,7 @@ def rollout(model: MathL2O | UnrolledSolver | None, qp: QP, T: int, detach_input
     r = qp.residual(X)
     values, inputs = [0.5 * (r * r).sum()], []
     for _ in range(T):
-        g = (qp.M.transpose(-1, -2) @ r.unsqueeze(-1)).squeeze(-1)
+        g = qp.rmatvec(r)
         if model is None:
             P = torch.ones_like(g)
         else:

@@ -23,6 +23,24 @@ def test_random_qp_has_unit_columns_consistent_targets_and_beta_equal_to_lambda_
     assert float(qp.value(X)) < 1e-20  # y = M x_gt is consistent: F* = 0
 
 
+
+@pytest.mark.parametrize("N, d, b", [(1, 7, 3), (3, 6, 4), (10, 64, 50)])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_products_are_the_stacked_matrix_and_its_transpose_with_their_gradients(N, d, b, dtype):
+    qp = QP.random(N, d, b, seed=5, dtype=dtype)
+    gen = torch.Generator().manual_seed(1)
+    X = torch.randn(N, d, generator=gen, dtype=dtype, requires_grad=True)
+    R = torch.randn(N, b, generator=gen, dtype=dtype, requires_grad=True)
+    dense = torch.block_diag(*qp.M)  # 𝐌 as one (N·b) × (N·d) matrix
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(qp.matvec(X), (dense @ X.reshape(-1)).reshape(N, b), **tol)
+    torch.testing.assert_close(qp.rmatvec(R), (dense.T @ R.reshape(-1)).reshape(N, d), **tol)
+    torch.testing.assert_close(qp.gradient(X), qp.rmatvec(qp.residual(X)), rtol=0, atol=0)
+    weights_b, weights_d = torch.randn(N, b, generator=gen, dtype=dtype), torch.randn(N, d, generator=gen, dtype=dtype)
+    grad_x, grad_r = torch.autograd.grad((qp.matvec(X) * weights_b).sum() + (qp.rmatvec(R) * weights_d).sum(), (X, R))
+    torch.testing.assert_close(grad_x, (dense.T @ weights_b.reshape(-1)).reshape(N, d), **tol)
+    torch.testing.assert_close(grad_r, (dense @ weights_d.reshape(-1)).reshape(N, b), **tol)
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(N=2, d=3, b=4), "b must satisfy"),
     (dict(N=0, d=3, b=2), "N must be >= 1"),

@@ -42,7 +42,7 @@ def random_init_explodes(ctx: Context) -> Evidence:
     LISTACPSS (random init, one W_t per step) and MathL2O (deterministic init, e = 100, width N·d), on the same
     QP instances; float64. Per model, seed and T: ‖∇𝓕(W⁰)‖ and K SGD steps at η, F(X_T) = 𝓕(W^k) recorded.
     Scales: full = the paper's (N = 10, d = 512, b = 400, T ∈ {5, 10, 20, 40, 60, 80, 100}, K = 400, η ∈ {1e-5,
-    1e-4}); quick (reduced: the paper's scale needs ≈ 10 s per SGD step of the LSTM at T = 100 on one core) =
+    1e-4}); quick (reduced: the paper's scale needs ≈ 3.5 s per SGD step of the LSTM at T = 100 on one core) =
     N = 10, d = 64, b = 50, T ∈ {5, 10, 20, 40}, K = 12, η = the paper's 1e-4 × FIG2_NDIM/(N·d) = 8e-4 (η·N·d as
     in the paper; the MLP is trained at the largest T only, its gradient norm is recorded at every T). The reduced
     d = 64 was chosen because its outcomes match our paper-scale runs at seed 0 (LSTM: T = 5 trains, T = 10
