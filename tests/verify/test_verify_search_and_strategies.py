@@ -74,3 +74,32 @@ def test_alphas_stay_inside_the_open_unit_interval(a):
 
 def test_givens_orthogonal_with_zero_angles_is_identity():
     assert np.array_equal(givens_orthogonal(np.zeros(3), 3), np.eye(3))
+
+
+_DRAWS = """
+import json, sys
+{prelude}
+from hypothesis import strategies as st
+from verify.registry import Context
+drawn = []
+Context(budget="quick", seed=0, claim_id="some.claim").search(
+    st.floats(-1e3, 1e3), lambda x: drawn.append(x) or -1.0, max_examples=400)
+print(json.dumps(drawn))
+"""
+
+
+def test_a_search_draws_the_same_examples_whatever_the_process_imported_before():
+    """Hypothesis mixes the literals of the local modules loaded in its process into its draws; a claim that ran
+    before (and imported more of the project) must not change another claim's examples."""
+    import json
+    import subprocess
+    import sys
+
+    def draws(prelude: str) -> list[float]:
+        code = _DRAWS.format(prelude=prelude)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        return json.loads(done.stdout)
+
+    alone = draws("")
+    after_everything = draws("import verify.catalogue, verify.runner, verify.html_report, implementations.bfgs.solver")
+    assert len(alone) == 400 and alone == after_everything
