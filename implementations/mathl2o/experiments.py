@@ -18,6 +18,7 @@ from implementations.mathl2o.lista_cpss import LISTACPSS
 from implementations.mathl2o.lstm_math_l2o import LSTMMathL2O
 from implementations.mathl2o.model import MathL2O
 from implementations.mathl2o.qp import QP
+from implementations.mathl2o.stacked import train_many
 from implementations.mathl2o.unroll import STEP_SCALE, TrainHistory, rollout, train, unroll
 from implementations.validation import check_positive, check_positive_int
 
@@ -72,6 +73,19 @@ def descends_sufficiently(history: TrainHistory, lr: float, rtol: float) -> bool
                for k in range(len(losses) - 1))
 
 
+def log_grid(low: float, high: float, per_decade: int = 1) -> list[float]:
+    """Log-spaced points from ``low`` to ``high`` (both included, exactly), at least ``per_decade`` per decade."""
+    check_positive("low", low)
+    check_positive("high", high)
+    check_positive_int("per_decade", per_decade)
+    if not low < high:
+        raise ValueError(f"need low < high, got low={low}, high={high}")
+    count = max(2, math.ceil(per_decade * math.log10(high / low) - 1e-9) + 1)  # round-off in high/low adds no point
+    grid = [math.exp(math.log(low) + i * (math.log(high) - math.log(low)) / (count - 1)) for i in range(count)]
+    grid[0], grid[-1] = low, high
+    return grid
+
+
 def first_failure_on_log_grid(passes: Callable[[float], bool], low: float, high: float, steps: int = 8,
                               per_decade: int = 1) -> dict:
     """The edge of the run of passing points that starts at ``low``: the largest x found such that ``passes``
@@ -87,15 +101,9 @@ def first_failure_on_log_grid(passes: Callable[[float], bool], low: float, high:
     [[x, passed], ...] over the grid, "largest_passing": the largest passing grid point (nan if none),
     "monotone": whether every passing grid point lies in the leading run}.
     """
-    check_positive("low", low)
-    check_positive("high", high)
     check_positive_int("steps", steps)
-    check_positive_int("per_decade", per_decade)
-    if not low < high:
-        raise ValueError(f"need low < high, got low={low}, high={high}")
-    count = max(2, math.ceil(per_decade * math.log10(high / low) - 1e-9) + 1)  # round-off in high/low adds no point
-    grid = [math.exp(math.log(low) + i * (math.log(high) - math.log(low)) / (count - 1)) for i in range(count)]
-    grid[0], grid[-1] = low, high
+    grid = log_grid(low, high, per_decade)
+    count = len(grid)
     outcomes = [bool(passes(x)) for x in grid]
     leading = next((i for i, ok in enumerate(outcomes) if not ok), count)
     found = {"evaluations": count, "scan": [[x, ok] for x, ok in zip(grid, outcomes)],
@@ -133,8 +141,11 @@ def lr_edges(spec: ModelSpec, qp: QP, T: int, iters: int, low: float, high: floa
     [low, high]). The runs are shared: each η is trained once, whatever the number of criteria. Criteria
     need not be monotone in η (convergence is not: a run can fail at η and converge again at 3η), so the
     edge, not the largest passing η anywhere ("largest_passing"), is what a sufficient step-size bound is
-    compared with."""
-    runs: dict[float, TrainHistory] = {}
+    compared with. The grid's runs are trained as one stacked program (stacked.train_many), the bisection's one
+    by one."""
+    grid = log_grid(low, high, per_decade)
+    runs: dict[float, TrainHistory] = dict(zip(grid, train_many([spec.build(qp) for _ in grid], [qp] * len(grid), T,
+                                                                grid, iters)))
 
     def history(lr: float) -> TrainHistory:
         if lr not in runs:
@@ -220,15 +231,36 @@ def gain_study(N: int, d: int, b: int, T: int, width: int, runs: list[tuple[floa
 
     Returns {"runs": [{e, lr, gd_loss, final_loss, gain, diverged_at, losses, saturated_fraction}],
     "tuned_gd": :func:`tuned_constant_step`, "seed": seed, "qp": the instances}."""
+    return gain_studies(N, d, b, T, width, [runs], iters, [seed], checkpoint_steps, checkpoint_path, dtype,
+                        device)[0]
+
+
+def gain_studies(N: int, d: int, b: int, T: int, width: int, runs: list[list[tuple[float, float]]], iters: int,
+                 seeds: list[int], checkpoint_steps: bool = False,
+                 checkpoint_path: Callable[[str], str | None] | None = None, dtype: torch.dtype = torch.float64,
+                 device: torch.device | str = "cpu") -> list[dict]:
+    """[gain_study(…, runs[i], iters, seeds[i], …) for each seed], with every training of every seed run as one
+    stacked program (implementations.mathl2o.stacked.train_many: train's histories to round-off); with
+    ``checkpoint_steps`` (the Fig. 4a scale) the trainings run one by one through train."""
     like = dict(dtype=dtype, device=device)
-    qp = QP.random(N, d, b, seed=seed, **like)
-    out = []
-    for e, lr in runs:
-        model = MathL2O(width, e, 3, seed=seed, **like)
-        key = repr((N, d, b, T, width, e, lr, seed))
-        history = train(model, qp, T, lr, iters, checkpoint_steps=checkpoint_steps,
-                        checkpoint_path=None if checkpoint_path is None else checkpoint_path(key))
-        out.append({"e": e, "lr": lr, "gd_loss": history.gd_loss, "final_loss": history.final_loss,
-                    "gain": history.gain(), "diverged_at": history.diverged_at, "losses": history.losses,
-                    "saturated_fraction": saturated_fraction(model, qp, T)})
-    return {"runs": out, "tuned_gd": tuned_constant_step(qp, T), "seed": seed, "qp": qp}
+    if len(runs) != len(seeds):
+        raise ValueError(f"runs must hold one list of (e, η) per seed: {len(runs)} lists for {len(seeds)} seeds")
+    qps = [QP.random(N, d, b, seed=seed, **like) for seed in seeds]
+    jobs = [(qp, seed, e, lr) for qp, seed, configurations in zip(qps, seeds, runs) for e, lr in configurations]
+    models = [MathL2O(width, e, 3, seed=seed, **like) for _, seed, e, _ in jobs]
+    paths = [None if checkpoint_path is None else checkpoint_path(repr((N, d, b, T, width, e, lr, seed)))
+             for _, seed, e, lr in jobs]
+    if checkpoint_steps:
+        histories = [train(model, qp, T, lr, iters, checkpoint_steps=True, checkpoint_path=path)
+                     for model, (qp, _, _, lr), path in zip(models, jobs, paths)]
+    else:
+        histories = train_many(models, [qp for qp, *_ in jobs], T, [lr for *_, lr in jobs], iters, paths)
+    studies = [{"runs": [], "tuned_gd": tuned_constant_step(qp, T), "seed": seed, "qp": qp}
+               for qp, seed in zip(qps, seeds)]
+    by_seed = {id(qp): study for qp, study in zip(qps, studies)}
+    for model, (qp, _, e, lr), history in zip(models, jobs, histories):
+        by_seed[id(qp)]["runs"].append({
+            "e": e, "lr": lr, "gd_loss": history.gd_loss, "final_loss": history.final_loss, "gain": history.gain(),
+            "diverged_at": history.diverged_at, "losses": history.losses,
+            "saturated_fraction": saturated_fraction(model, qp, T)})
+    return studies

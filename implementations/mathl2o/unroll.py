@@ -170,8 +170,8 @@ def train(model: MathL2O | UnrolledSolver, qp: QP, T: int, lr: float, iters: int
                       checkpoint_path, checkpoint_every)
 
 
-def _training_signature(model: MathL2O, qp: QP, T: int, lr: float, detach_inputs: bool,
-                        step_scale: float) -> dict:
+def training_signature(model: MathL2O | UnrolledSolver, qp: QP, T: int, lr: float, detach_inputs: bool,
+                       step_scale: float) -> dict:
     """What a checkpoint must match to be resumed: the settings and a digest of the initial weights and
     instances (for an UnrolledSolver also its class and the settings that are not weights, e.g. the LSTM's
     state seed)."""
@@ -192,7 +192,7 @@ def _train(model: MathL2O, qp: QP, T: int, lr: float, iters: int, detach_inputs:
     params = list(model.parameters())
     losses, grad_norms, done, diverged_at = [], [], 0, None
     if checkpoint_path is not None:
-        signature = _training_signature(model, qp, T, lr, detach_inputs, step_scale)
+        signature = training_signature(model, qp, T, lr, detach_inputs, step_scale)
         if os.path.exists(checkpoint_path):
             saved = load_plain(checkpoint_path, map_location=next(model.parameters()).device)
             if saved["signature"] != signature:
@@ -208,9 +208,8 @@ def _train(model: MathL2O, qp: QP, T: int, lr: float, iters: int, detach_inputs:
             losses = losses[:done]  # a finished shorter training: its final 𝓕 is recomputed as step `done`'s
 
         def save(steps_done: int, finished: bool) -> None:
-            atomic_torch_save({"signature": signature, "state": model.state_dict(), "losses": losses,
-                               "grad_norms": grad_norms, "steps_done": steps_done, "diverged_at": diverged_at,
-                               "finished": finished}, checkpoint_path)
+            save_training(checkpoint_path, signature, model, TrainHistory(losses, grad_norms, diverged_at), steps_done,
+                          finished)
 
     progress = track(f"Math-L2O training (T={T}, lr={lr:.3g}): SGD steps", iters)
     progress.update(done)
@@ -240,6 +239,15 @@ def _train(model: MathL2O, qp: QP, T: int, lr: float, iters: int, detach_inputs:
     if checkpoint_path is not None:
         save(k if diverged_at is not None else iters, finished=True)
     return TrainHistory(losses, grad_norms, diverged_at)
+
+
+def save_training(path: str, signature: dict, model: MathL2O | UnrolledSolver, history: TrainHistory, steps_done: int,
+                  finished: bool) -> None:
+    """Write ``train``'s checkpoint (atomically): the signature, the model's weights and the history after
+    ``steps_done`` SGD steps; ``finished`` once the training ended (all steps done, or diverged)."""
+    atomic_torch_save({"signature": signature, "state": model.state_dict(), "losses": history.losses,
+                       "grad_norms": history.grad_norms, "steps_done": steps_done,
+                       "diverged_at": history.diverged_at, "finished": finished}, path)
 
 
 def loss_and_gradients(model: MathL2O, qp: QP, T: int, detach_inputs: bool = True,

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from implementations.mathl2o import QP, MathL2O
 from implementations.mathl2o.certified import certified_constants_t1
 from implementations.mathl2o.constants import ntk_constants
-from implementations.mathl2o.experiments import ModelSpec, gain_study, smallest_training_e
+from implementations.mathl2o.experiments import ModelSpec, gain_studies, smallest_training_e
 from verify.cache import cache_file, remembered
 from verify.figures import figure_path, pyplot, save
 from verify.intervals import interval_verdict, seed_interval
@@ -134,24 +134,17 @@ def certified_search(ctx: Context) -> list[dict]:
     return rows
 
 
-def beats_gd_study(ctx: Context, N: int, d: int, b: int, T: int, width: int, runs: list[tuple[float, float]],
-                   iters: int, checkpoint_steps: bool = False, base_seed: int = 7, seed: int | None = None) -> dict:
-    """implementations.mathl2o.experiments.gain_study on ctx.torch_device in ctx.dtype, at the instance seed
-    ``seed`` (default ``ctx.instance_seed(base_seed)``), each training checkpointed in the run's cache folder so
-    that an interrupted run resumes it and another claim of the run loads it."""
-    seed = ctx.instance_seed(base_seed) if seed is None else seed
-    return gain_study(N, d, b, T, width, runs, iters, seed, checkpoint_steps=checkpoint_steps,
-                      checkpoint_path=lambda key: cache_file(ctx, "mathl2o-train", key), **ctx.like)
-
-
 def beats_gd_seeds(ctx: Context, N: int, d: int, b: int, T: int, width: int, reference: tuple[float, float],
                    others: list[tuple[float, float]], iters: int, seeds: list[int], base_seed: int = 7,
                    checkpoint_steps: bool = False) -> list[dict]:
-    """beats_gd_study at every seed of ``seeds`` (instance seeds Context.instance_seeds(base_seed, seeds)): the
-    reference (e, η) at every seed, the ``others`` at the first seed only (the budget's sweep, shown beside it)."""
-    return [beats_gd_study(ctx, N, d, b, T, width, [reference] + (others if i == 0 else []), iters,
-                           checkpoint_steps, base_seed, seed=inst)
-            for i, inst in enumerate(ctx.instance_seeds(base_seed, seeds))]
+    """implementations.mathl2o.experiments.gain_studies on ctx.torch_device in ctx.dtype at the instance seeds
+    Context.instance_seeds(base_seed, seeds): the reference (e, η) at every seed, the ``others`` at the first seed
+    only (the budget's sweep, shown beside it), all trained as one stacked program; each training checkpointed in
+    the run's cache folder, so that an interrupted run resumes it and another claim of the run loads it."""
+    instances = ctx.instance_seeds(base_seed, seeds)
+    runs = [[reference] + (others if i == 0 else []) for i in range(len(instances))]
+    return gain_studies(N, d, b, T, width, runs, iters, instances, checkpoint_steps=checkpoint_steps,
+                        checkpoint_path=lambda key: cache_file(ctx, "mathl2o-train", key), **ctx.like)
 
 
 def _beats_gd_evidence(ctx: Context, studies: list[dict], reference: tuple[float, float], threshold: float,
