@@ -7,8 +7,10 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
-from contextlib import contextmanager
-from typing import IO, Any, Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import IO, Any, Callable, Hashable, Iterator
+
+from implementations.validation import check_instance, check_path
 
 
 @contextmanager
@@ -21,6 +23,46 @@ def locked(path: str | os.PathLike, blocking: bool = True) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def check_checkpoint_paths(paths, count: int, what: str) -> list[str | os.PathLike | None]:
+    """``paths`` (a list with one path or None per ``what``, or None for no checkpoints) as a list of ``count``
+    entries; a ValueError for another length or a path named twice (two trainings would overwrite each other)."""
+    if paths is not None:
+        check_instance("checkpoint_paths", paths, (list, tuple), "list of paths (or None entries)")
+    paths = list(paths) if paths is not None else [None] * count
+    if len(paths) != count:
+        raise ValueError(f"checkpoint_paths must hold one path (or None) per {what}: {len(paths)} for {count} "
+                         f"{what}s")
+    for path in paths:
+        if path is not None:
+            check_path("checkpoint_paths entry", path)
+    if len({os.fspath(p) for p in paths if p is not None}) < sum(p is not None for p in paths):
+        raise ValueError("checkpoint_paths must not name one file twice")
+    return paths
+
+
+def fresh_groups(keys: list[Hashable | None], paths: list[str | os.PathLike | None]) -> Iterator[list[int]]:
+    """The groups of at least two indices i with the same ``keys[i]`` (None: the entry runs alone) and no file at
+    ``paths[i]`` yet: the trainings that can run together as one stacked program. Each group is yielded while the
+    locks of its paths are held (taken in sorted order, so two processes never wait on each other), and only with
+    the entries whose file still does not exist once they are (another process may have written one meanwhile)."""
+    def fresh(i: int) -> bool:
+        return paths[i] is None or not os.path.exists(paths[i])
+
+    groups: dict[Hashable, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key is not None and fresh(i):
+            groups.setdefault(key, []).append(i)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        with ExitStack() as held:
+            for path in sorted({os.fspath(paths[i]) for i in members if paths[i] is not None}):
+                held.enter_context(locked(path))
+            members = [i for i in members if fresh(i)]
+            if len(members) >= 2:
+                yield members
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> None:

@@ -9,7 +9,6 @@ one CPU core). Everything runs in the config's dtype (float64 by default).
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import os
@@ -35,7 +34,7 @@ from implementations.problems.hfunctions import H_FUNCTIONS, hfunction_regressio
 from implementations.problems.least_squares import LeastSquares
 from implementations.problems.mlp_classifier import digit_classifier
 from implementations.progress import track, tracked
-from implementations.storage import atomic_torch_save, load_plain, locked
+from implementations.storage import atomic_torch_save, check_checkpoint_paths, fresh_groups, load_plain, locked
 from implementations.validation import (
     check_bool,
     check_callable,
@@ -442,35 +441,14 @@ def meta_train_many(configs: list[MetaTrainConfig], checkpoint_paths: list[str |
     check_instance("configs", configs, (list, tuple), "list of MetaTrainConfig")
     for config in configs:
         check_instance("configs entry", config, MetaTrainConfig)
-    if checkpoint_paths is not None:
-        check_instance("checkpoint_paths", checkpoint_paths, (list, tuple), "list of paths (or None entries)")
-    paths = list(checkpoint_paths) if checkpoint_paths is not None else [None] * len(configs)
-    if len(paths) != len(configs):
-        raise ValueError(f"checkpoint_paths must hold one path (or None) per config: {len(paths)} for "
-                         f"{len(configs)} configs")
-    for path in paths:
-        if path is not None:
-            check_path("checkpoint_paths entry", path)
-    if len({os.fspath(p) for p in paths if p is not None}) < sum(p is not None for p in paths):
-        raise ValueError("checkpoint_paths must not name one file twice")
+    paths = check_checkpoint_paths(checkpoint_paths, len(configs), "config")
     check_positive_int("checkpoint_every", checkpoint_every)
     results: list = [None] * len(configs)
-    groups: dict[str, list[int]] = {}
-    for i, config in enumerate(configs):
-        fresh = paths[i] is None or not os.path.exists(paths[i])
-        if fresh and stackable(config):
-            groups.setdefault(repr(replace(config, seed=0)), []).append(i)
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        with contextlib.ExitStack() as stack:
-            for path in sorted({paths[i] for i in members if paths[i] is not None}):
-                stack.enter_context(locked(path))
-            members = [i for i in members if paths[i] is None or not os.path.exists(paths[i])]
-            if len(members) >= 2:
-                for i, outcome in zip(members, _meta_train_stacked([configs[i] for i in members],
-                                                                   [paths[i] for i in members], checkpoint_every)):
-                    results[i] = outcome
+    keys = [repr(replace(config, seed=0)) if stackable(config) else None for config in configs]
+    for members in fresh_groups(keys, paths):
+        for i, outcome in zip(members, _meta_train_stacked([configs[i] for i in members], [paths[i] for i in members],
+                                                           checkpoint_every)):
+            results[i] = outcome
     for i, config in enumerate(configs):
         if results[i] is None:
             results[i] = meta_train(config, checkpoint_path=paths[i], checkpoint_every=checkpoint_every)

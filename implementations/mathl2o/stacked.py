@@ -15,9 +15,7 @@ whose loss or gradient goes non-finite stops there, as in train, while the other
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 
 import torch
 
@@ -26,8 +24,8 @@ from implementations.mathl2o.model import MathL2O
 from implementations.mathl2o.qp import QP
 from implementations.mathl2o.unroll import STEP_SCALE, TrainHistory, save_training, train, training_signature
 from implementations.progress import track
-from implementations.storage import locked
-from implementations.validation import check_instance, check_path, check_positive, check_positive_int
+from implementations.storage import check_checkpoint_paths, fresh_groups
+from implementations.validation import check_instance, check_positive, check_positive_int
 
 
 def _architecture(model: MathL2O) -> tuple:
@@ -76,10 +74,10 @@ def train_many(models: list[MathL2O], qps: list[QP], T: int, lrs: list[float], i
     check_instance("models", models, (list, tuple), "list of MathL2O")
     check_instance("qps", qps, (list, tuple), "list of QP")
     check_instance("lrs", lrs, (list, tuple), "list of learning rates")
-    paths = list(checkpoint_paths) if checkpoint_paths is not None else [None] * len(models)
-    if not len(models) == len(qps) == len(lrs) == len(paths):
-        raise ValueError(f"models, qps, lrs and checkpoint_paths must have one entry per training, got "
-                         f"{len(models)}, {len(qps)}, {len(lrs)} and {len(paths)}")
+    paths = check_checkpoint_paths(checkpoint_paths, len(models), "training")
+    if not len(models) == len(qps) == len(lrs):
+        raise ValueError(f"models, qps and lrs must have one entry per training, got {len(models)}, {len(qps)} and "
+                         f"{len(lrs)}")
     check_positive_int("T", T)
     check_positive_int("iters", iters, minimum=0)
     check_positive_int("checkpoint_every", checkpoint_every)
@@ -88,30 +86,14 @@ def train_many(models: list[MathL2O], qps: list[QP], T: int, lrs: list[float], i
         check_positive("lrs entry", lr)
     for qp in qps:
         check_instance("qps entry", qp, QP)
-    for path in paths:
-        if path is not None:
-            check_path("checkpoint_paths entry", path)
-    if len({os.fspath(p) for p in paths if p is not None}) < sum(p is not None for p in paths):
-        raise ValueError("checkpoint_paths must not name one file twice")
     histories: list[TrainHistory | None] = [None] * len(models)
-    groups: dict[tuple, list[int]] = {}
-    for i, (model, qp) in enumerate(zip(models, qps)):
-        fresh = paths[i] is None or not os.path.exists(paths[i])
-        if fresh and isinstance(model, MathL2O):
-            groups.setdefault((_architecture(model), qp.shape, qp.M.dtype, qp.M.device), []).append(i)
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        with contextlib.ExitStack() as held:
-            for path in sorted({paths[i] for i in members if paths[i] is not None}):
-                held.enter_context(locked(path))
-            members = [i for i in members if paths[i] is None or not os.path.exists(paths[i])]
-            if len(members) >= 2:
-                for i, history in zip(members, _train_stacked([models[i] for i in members], [qps[i] for i in members],
-                                                              T, [lrs[i] for i in members], iters,
-                                                              [paths[i] for i in members], checkpoint_every,
-                                                              step_scale)):
-                    histories[i] = history
+    keys = [(_architecture(model), qp.shape, qp.M.dtype, qp.M.device) if isinstance(model, MathL2O) else None
+            for model, qp in zip(models, qps)]
+    for members in fresh_groups(keys, paths):
+        for i, history in zip(members, _train_stacked([models[i] for i in members], [qps[i] for i in members], T,
+                                                      [lrs[i] for i in members], iters, [paths[i] for i in members],
+                                                      checkpoint_every, step_scale)):
+            histories[i] = history
     for i, history in enumerate(histories):
         if history is None:
             histories[i] = train(models[i], qps[i], T, lrs[i], iters, step_scale=step_scale,
