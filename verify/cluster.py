@@ -20,7 +20,7 @@ import uuid
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from verify.catalogue import ClaimSpec
 from verify.registry import Context
@@ -83,6 +83,43 @@ def claim_task(claim_id: str, ctx: Context, out: str, threads: int, hypothesis_d
     with runner.thread_budget(threads), runner.hypothesis_home(Path(hypothesis_dir)):
         with listening(runner.throttled(lambda *event: progress.put(["progress", *event]), claim_id)):
             return runner.execute(BY_ID[claim_id], ctx, Path(out), checks)
+
+
+def spread(function: Callable[[Any], Any], items: list, label: str = "tasks") -> list:
+    """[function(item) for item in items]: as tasks of the run's Dask cluster when the calling check runs on one of
+    its workers (``verify run --jobs N`` or ``--scheduler``), so that a claim's independent pieces of work (its
+    trainings) keep every worker busy; else one after the other in this process. Each task computes with this
+    process's torch thread count, so for a ``function`` whose result depends on its item only (a module-level
+    function, which the workers import) the results are the same either way. ``label``: the progress line."""
+    from implementations.progress import track
+
+    progress = track(label, len(items))
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):  # not on a worker: here, in order
+        results = []
+        for item in items:
+            results.append(function(item))
+            progress.advance()
+        return results
+    import torch
+    from distributed import as_completed, worker_client
+
+    with worker_client() as client:  # the waiting claim leaves its worker's thread to the tasks meanwhile
+        futures = client.map(_with_threads, [function] * len(items), items, threads=torch.get_num_threads(),
+                             pure=False)
+        for _ in as_completed(futures):
+            progress.advance()
+        return client.gather(futures)
+
+
+def _with_threads(function: Callable[[Any], Any], item, threads: int):
+    from verify.runner import thread_budget
+
+    with thread_budget(threads):
+        return function(item)
 
 
 def worker_code(client) -> dict[str, str | None]:

@@ -345,7 +345,8 @@ def _run_locked(config: RunConfig, device: str, specs: list[ClaimSpec], out: Pat
     display.run_started(len(todo), f"{len(todo)} claims to run ({len(done)} kept), {config.jobs} at a time with "
                                    f"{config.threads} thread(s) each; results in {out}")
     started = time.perf_counter()
-    finished = (_in_parallel(todo, config, device, display) if config.scheduler or (config.jobs > 1 and len(todo) > 1)
+    # one claim under --jobs still goes to the cluster: its pieces of work (verify.cluster.spread) use every worker
+    finished = (_in_parallel(todo, config, device, display) if todo and (config.scheduler or config.jobs > 1)
                 else one_at_a_time())
     with closing(finished):
         for index, (_spec, record) in enumerate(finished, start=1):

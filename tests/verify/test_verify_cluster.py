@@ -157,3 +157,38 @@ def test_a_worker_with_other_code_refuses_the_claim():
     with pytest.raises(RuntimeError, match="same checkout"):
         claim_task("cfgd.caputo.power-rule", Context(claim_id="cfgd.caputo.power-rule"), "/nonexistent", 1,
                    "/nonexistent", "unused-queue", code="0123456789ab")
+
+
+#: One fake claim that spreads 8 pieces of work (each returns its item squared and the pid that computed it).
+SPREAD_SCRIPT = textwrap.dedent("""
+    import os, time
+    from verify import runner
+    from verify.catalogue import BY_ID
+    from verify.cluster import spread
+    from verify.registry import Claim, Evidence
+    claim = {claim!r}
+    def piece(item):
+        time.sleep(0.3)
+        return item * item, os.getpid()
+    def check(ctx):
+        done = spread(piece, list(range(8)))
+        return Evidence(holds=True, numbers={{"squares": [s for s, _ in done], "pids": sorted({{p for _, p in done}}),
+                                             "claim_pid": os.getpid()}})
+    runner.load_checks = lambda: {{claim: Claim(BY_ID[claim], check)}}
+    if __name__ == "__main__":
+        runner.run(runner.RunConfig(patterns=[claim], out={out!r}, device="cpu", jobs={jobs}))
+""")
+
+
+@pytest.mark.parametrize("jobs", [2, 1])
+def test_a_claim_spreads_its_pieces_over_every_worker_with_the_results_in_order(tmp_path, jobs):
+    script = tmp_path / "run.py"
+    script.write_text(SPREAD_SCRIPT.format(claim=IDS[0], out=str(tmp_path / "out"), jobs=jobs))
+    subprocess.run([sys.executable, str(script)], check=True, timeout=300, capture_output=True)
+    (record,) = read_records(tmp_path / "out")
+    numbers = record["evidence"]["numbers"]
+    assert record["verdict"] == "verified" and numbers["squares"] == [i * i for i in range(8)]
+    if jobs == 2:  # the claim waits off its worker's thread: both workers compute pieces
+        assert len(numbers["pids"]) == 2
+    else:  # one process: the pieces run in it, one after the other
+        assert numbers["pids"] == [numbers["claim_pid"]]

@@ -8,10 +8,10 @@ import torch
 
 from implementations.mathl2o import QP, train
 from implementations.mathl2o.experiments import FIG2_NDIM, fig2_models, loss_growth
-from implementations.mathl2o.unroll import loss_and_gradients
-from implementations.progress import track
+from implementations.mathl2o.unroll import TrainHistory, loss_and_gradients
 from verify.cache import cache_file
 from verify.claims.mathl2o._shared import _power_exponent
+from verify.cluster import spread
 from verify.figures import figure_path, pyplot, save
 from verify.intervals import interval_verdict, seed_interval, seeds_for
 from verify.registry import Context, Evidence, check
@@ -53,9 +53,10 @@ def random_init_explodes(ctx: Context) -> Evidence:
     per-seed loss_growth as a median with a bootstrap 95% interval over seeds_for(budget, seed) seeds (instances
     and weights from Context.instance_seeds(2, ·), model seed + 1). Every training checkpoints in the run's cache
     folder (at the full budget the claim takes hours: benchmarks/mathl2o_fig2_step_cost.md), so an interrupted
-    run resumes it and loses at most 50 SGD steps. Verdict (interval_verdict): holds when the
-    LSTM's and LISTA's intervals lie above 6 and the MLP's below 6; refuted when one of the three lies on the wrong
-    side; otherwise inconclusive. The authors' code gives the same numbers on the same weights
+    run resumes it and loses at most 50 SGD steps; under --jobs or --scheduler the trainings run as tasks of
+    their own on every worker (verify.cluster.spread), with the same numbers. Verdict (interval_verdict): holds
+    when the LSTM's and LISTA's intervals lie above 6 and the MLP's below 6; refuted when one of the three lies on
+    the wrong side; otherwise inconclusive. The authors' code gives the same numbers on the same weights
     (benchmarks/mathl2o_fig2_side_by_side.md)."""
     N, d, b = ctx.scale("shape_N_d_b")
     Ts = ctx.scale("Ts")
@@ -63,29 +64,31 @@ def random_init_explodes(ctx: Context) -> Evidence:
     lrs = [lr * FIG2_NDIM / (N * d) for lr in ctx.scale("lrs")]
     seeds = seeds_for(ctx.budget, ctx.seed)
     names = ("lstm_math_l2o", "lista_cpss", "mlp_deterministic")
+    instances = ctx.instance_seeds(2, seeds)
+    # the quick budget trains the MLP at the largest T only (its gradient norm is recorded at every T)
+    trained = [(inst, T, lr, name) for inst in instances for T in Ts for lr in lrs for name in names
+               if not (ctx.quick and name == "mlp_deterministic" and T != Ts[-1])]
+    histories = dict(zip(trained, spread(_training, [(ctx, (N, d, b), iters, job) for job in trained],
+                                         "Fig. 2 models: trainings (seeds × T × η × model)")))
     grad0 = {(m, T): [] for m in names for T in Ts}
     growth = {(m, T, lr): [] for m in names for T in Ts for lr in lrs}
     curves = {}
-    progress = track("Fig. 2 models: seeds × T", len(seeds) * len(Ts))
-    for s, inst in zip(seeds, ctx.instance_seeds(2, seeds)):
+    for s, inst in zip(seeds, instances):
         qp = QP.random(N, d, b, seed=inst, **ctx.like)
         for T in Ts:
             for lr in lrs:
-                for name, model in fig2_models(qp, T, inst + 1).items():
-                    if ctx.quick and name == "mlp_deterministic" and T != Ts[-1]:
+                for name in names:
+                    if (inst, T, lr, name) not in histories:
                         if lr == lrs[0]:
-                            loss, grads = loss_and_gradients(model, qp, T)
+                            loss, grads = loss_and_gradients(fig2_models(qp, T, inst + 1)[name], qp, T)
                             grad0[(name, T)].append(float(torch.sqrt(sum((g * g).sum() for g in grads))))
                         continue
-                    key = repr((N, d, b, inst, T, lr, name, iters, ctx.dtype_name, str(ctx.device)))
-                    history = train(model, qp, T, lr, iters,
-                                    checkpoint_path=cache_file(ctx, "mathl2o-fig2-train", key))
+                    history = histories[(inst, T, lr, name)]
                     growth[(name, T, lr)].append(loss_growth(history))
                     if lr == lrs[0]:
                         grad0[(name, T)].append(history.grad_norms[0] if history.grad_norms else math.nan)
                     if s == seeds[0] and T == Ts[-1]:
                         curves[(name, lr)] = history.losses
-            progress.advance()
     decision = {name: seed_interval(growth[(name, Ts[-1], lrs[-1])]) for name in names}
     expected = {"lstm_math_l2o": "above", "lista_cpss": "above", "mlp_deterministic": "below"}
     outcome = {name: interval_verdict(decision[name], EXPLOSION_DECADES, expected[name]) for name in names}
@@ -129,6 +132,16 @@ def random_init_explodes(ctx: Context) -> Evidence:
                  if all(exponent[n]["high"] < 3 for n in names) else "")
               + ". Side by side with the authors' CoordMathLSTM and LISTACPSSWOnly on the first seed's instances and "
               "weights (grad_norm_W0_first_seed): benchmarks/mathl2o_fig2_side_by_side.md.")
+
+
+def _training(task) -> TrainHistory:
+    """One Fig. 2 training (a task of verify.cluster.spread): the model ``name`` of fig2_models on the instances of
+    instance seed ``inst``, K SGD steps at η, checkpointed in the run's cache folder."""
+    ctx, (N, d, b), iters, (inst, T, lr, name) = task
+    qp = QP.random(N, d, b, seed=inst, **ctx.like)
+    key = repr((N, d, b, inst, T, lr, name, iters, ctx.dtype_name, str(ctx.device)))
+    return train(fig2_models(qp, T, inst + 1)[name], qp, T, lr, iters,
+                 checkpoint_path=cache_file(ctx, "mathl2o-fig2-train", key))
 
 
 def _fig2_figure(ctx: Context, names, Ts, lrs, grad0, growth) -> list[str]:
