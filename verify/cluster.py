@@ -85,12 +85,15 @@ def claim_task(claim_id: str, ctx: Context, out: str, threads: int, hypothesis_d
             return runner.execute(BY_ID[claim_id], ctx, Path(out), checks)
 
 
-def spread(function: Callable[[Any], Any], items: list, label: str = "tasks") -> list:
+def spread(function: Callable[[Any], Any], items: list, label: str = "tasks", keys: list[str] | None = None) -> list:
     """[function(item) for item in items]: as tasks of the run's Dask cluster when the calling check runs on one of
     its workers (``verify run --jobs N`` or ``--scheduler``), so that a claim's independent pieces of work (its
     trainings) keep every worker busy; else one after the other in this process. Each task computes with this
     process's torch thread count, so for a ``function`` whose result depends on its item only (a module-level
-    function, which the workers import) the results are the same either way. ``label``: the progress line."""
+    function, which the workers import) the results are the same either way. ``label``: the progress line.
+    ``keys``: one task name per item, for pieces that several claims need (e.g. a model they all read): a claim
+    asking for a key that another has already asked for waits for that task instead of computing it again, so
+    the keys must name everything the piece depends on, the run's cache folder included."""
     from implementations.progress import track
 
     progress = track(label, len(items))
@@ -109,7 +112,7 @@ def spread(function: Callable[[Any], Any], items: list, label: str = "tasks") ->
 
     with worker_client() as client:  # the waiting claim leaves its worker's thread to the tasks meanwhile
         futures = client.map(_with_threads, [function] * len(items), items, threads=torch.get_num_threads(),
-                             pure=False)
+                             pure=False, **({} if keys is None else {"key": list(keys)}))
         for _ in as_completed(futures):
             progress.advance()
         return client.gather(futures)

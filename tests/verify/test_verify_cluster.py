@@ -192,3 +192,34 @@ def test_a_claim_spreads_its_pieces_over_every_worker_with_the_results_in_order(
         assert len(numbers["pids"]) == 2
     else:  # one process: the pieces run in it, one after the other
         assert numbers["pids"] == [numbers["claim_pid"]]
+
+
+#: Two fake claims that spread the same 4 keyed pieces; each piece appends its item to a log when it runs.
+SHARED_SCRIPT = textwrap.dedent("""
+    import os, time
+    from verify import runner
+    from verify.catalogue import BY_ID
+    from verify.cluster import spread
+    from verify.registry import Claim, Evidence
+    claims, log = {claims!r}, {log!r}
+    def piece(item):
+        time.sleep(2)  # long enough that both claims ask before the first piece ends
+        with open(log, "a") as handle:
+            handle.write(f"{{item}}\\n")
+        return item
+    def check(ctx):
+        done = spread(piece, [0, 1, 2, 3], keys=[f"shared-piece-{{i}}" for i in range(4)])
+        return Evidence(holds=True, numbers={{"done": done}})
+    runner.load_checks = lambda: {{claim: Claim(BY_ID[claim], check) for claim in claims}}
+    if __name__ == "__main__":
+        runner.run(runner.RunConfig(patterns=claims, out={out!r}, device="cpu", jobs=2))
+""")
+
+
+def test_keyed_pieces_that_two_claims_ask_for_at_once_run_once(tmp_path):
+    script, log = tmp_path / "run.py", tmp_path / "pieces.log"
+    script.write_text(SHARED_SCRIPT.format(claims=IDS[:2], log=str(log), out=str(tmp_path / "out")))
+    subprocess.run([sys.executable, str(script)], check=True, timeout=300, capture_output=True)
+    records = read_records(tmp_path / "out")
+    assert [r["evidence"]["numbers"]["done"] for r in records] == [[0, 1, 2, 3]] * 2
+    assert sorted(log.read_text().split()) == ["0", "1", "2", "3"]

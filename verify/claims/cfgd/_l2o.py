@@ -12,6 +12,7 @@ Helpers shared by several of the claims of this package."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import replace
@@ -34,6 +35,7 @@ from implementations.cfgd.training import (
     run_static_batch,
 )
 from verify.cache import cache_file, cached_result, is_remembered, remember, remembered
+from verify.cluster import spread
 from verify.intervals import describe_interval, interval_verdict, seed_interval, seeds_for
 from verify.registry import Context, Evidence
 
@@ -76,6 +78,43 @@ def trained(ctx: Context, task: str, kind: str = "cfgd", seed: int | None = None
         for c, outcome in zip(missing, meta_train_many(missing, paths)):
             remember(ctx, f"cfgd-trained-{c!r}", outcome)
     return remembered(ctx, f"cfgd-trained-{config!r}", lambda: None)
+
+
+#: The meta-training groups (task, kind) of the empirical claims, the longest first (h₂ L2O-CFGD, least-squares
+#: L2O-CFGD, least-squares LSTM, h₂ LSTM: benchmarks/cfgd_meta_train_seeds.md), so that a cluster's workers
+#: finish them close together.
+MODELS = (("h2", "cfgd"), ("least-squares", "cfgd"), ("least-squares", "lstm"), ("h2", "lstm"))
+#: The claim whose scales (validation and test problems) the shared evaluations use; the others declare the same.
+EVALUATION_SCALES = "cfgd.l2o.beats-static"
+
+
+def prefetch(ctx: Context, models, evaluations=()) -> None:
+    """Meta-train the ``models`` ((task, kind) pairs, at every seed of the budget), then run the ``evaluations``
+    ((train task, test task) pairs of :func:`evaluate_all`), each as a piece of verify.cluster.spread keyed by the
+    run's cache folder, budget, seed, device and dtype: on a cluster (--jobs, --scheduler) the pieces run side by
+    side on the workers, and a piece that another claim already asked for is waited for, not computed again; in
+    a serial run they are computed here, one after another. Either way the claim then reads them from the run's
+    cache (:func:`trained`, :func:`evaluate_all`), with the same numbers. Without a cache folder nothing is done
+    here: the claim computes what it needs in turn."""
+    if not ctx.cache_dir:
+        return
+    shared = replace(ctx, claim_id=EVALUATION_SCALES, figure_dir=None)
+    folder = hashlib.sha256(ctx.cache_dir.encode()).hexdigest()[:12]
+    run = f"{ctx.budget}-{ctx.seed}-{ctx.device}-{ctx.dtype_name}-{folder}"
+    spread(_meta_train_piece, [(shared, task, kind) for task, kind in models], "CFGD meta-trainings (task × model)",
+           keys=[f"cfgd-meta-train-{task}-{kind}-{run}" for task, kind in models])
+    spread(_evaluation_piece, [(shared, train, test) for train, test in evaluations], "CFGD evaluations",
+           keys=[f"cfgd-evaluation-{train}-{test}-{run}" for train, test in evaluations])
+
+
+def _meta_train_piece(piece) -> None:
+    ctx, task, kind = piece
+    trained(ctx, task, kind)
+
+
+def _evaluation_piece(piece) -> None:
+    ctx, train_task, test_task = piece
+    evaluate_all(ctx, train_task, test_task)
 
 
 def test_rollouts(task: TaskConfig, models: list, tests: list[list], seeds: list[int],

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from implementations.cfgd.training import rollout
-from verify.claims.cfgd._l2o import experiment_config, trained
+from verify.claims.cfgd._l2o import MODELS, experiment_config, prefetch, trained
 from verify.figures import pyplot, save
 from verify.intervals import seed_interval, seeds_for
 from verify.registry import Context, Evidence, check
@@ -62,6 +62,7 @@ def alpha_schedule(ctx: Context) -> Evidence:
     bootstrap interval of the rise, the drop step, α's total change and the spread. Plots of α, β, c per layer
     (first seed) saved when figure_dir is set."""
     seeds = seeds_for(ctx.budget, ctx.seed)
+    prefetch(ctx, [m for m in MODELS if m[1] == "cfgd"])
     numbers, figures, tables = {"seeds": seeds}, [], {}
     for task in ("least-squares", "h2"):
         per_seed = {}

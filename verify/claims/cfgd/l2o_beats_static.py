@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from verify.claims.cfgd._l2o import _empirical_verdict, evaluate_all
+from verify.claims.cfgd._l2o import MODELS, _empirical_verdict, evaluate_all, prefetch
 from verify.intervals import seeds_for
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
@@ -36,6 +36,7 @@ def beats_static(ctx: Context) -> Evidence:
     over seeds of each of the four ratios (2 tasks × NA/AT) lies below 1; refuted iff one lies at or above 1;
     inconclusive otherwise. The ratio to the black-box LSTM optimizer is reported, not decided on."""
     seeds = seeds_for(ctx.budget, ctx.seed)
+    prefetch(ctx, MODELS, [("least-squares", "least-squares"), ("h2", "h2")])
     results = {task: evaluate_all(ctx, task, task) for task in ("least-squares", "h2")}
     evidence = _empirical_verdict(results, "same task", seeds)
     evidence.numbers["least-squares: learned c at the final step per seed"] = {

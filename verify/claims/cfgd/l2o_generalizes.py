@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from verify.claims.cfgd._l2o import _empirical_verdict, evaluate_all
+from verify.claims.cfgd._l2o import MODELS, _empirical_verdict, evaluate_all, prefetch
 from verify.intervals import seeds_for
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
@@ -28,4 +28,5 @@ def generalizes(ctx: Context) -> Evidence:
     on held-out h₃ problems (mean summed loss). Scale, seeds and decision rule as in cfgd.l2o.beats-static
     (two ratios: NA and AT)."""
     seeds = seeds_for(ctx.budget, ctx.seed)
+    prefetch(ctx, [m for m in MODELS if m[0] == "h2"], [("h2", "h3")])
     return _empirical_verdict({"h2->h3": evaluate_all(ctx, "h2", "h3")}, "transfer h2 → h3", seeds)

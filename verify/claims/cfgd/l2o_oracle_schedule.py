@@ -7,7 +7,15 @@ import numpy as np
 from implementations.cfgd import authors_code
 from implementations.cfgd.oracle import OracleCandidates, greedy_schedule_oracle, least_squares_floor
 from implementations.cfgd.training import StaticGrid
-from verify.claims.cfgd._l2o import authors_evaluation, evaluate_all, experiment_config, instances, quick_grid
+from verify.claims.cfgd._l2o import (
+    MODELS,
+    authors_evaluation,
+    evaluate_all,
+    experiment_config,
+    instances,
+    prefetch,
+    quick_grid,
+)
 from verify.intervals import describe_interval, seed_interval, seeds_for
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
@@ -46,6 +54,7 @@ def oracle_schedule(ctx: Context) -> Evidence:
     f(x⁰) + T·f* that any rule with per-coordinate terminals reaches (oracle.least_squares_floor). Medians
     with 95% bootstrap intervals over seeds; a measurement (greedy is a reference, not an upper bound)."""
     seeds = seeds_for(ctx.budget, ctx.seed)
+    prefetch(ctx, MODELS, [("least-squares", "least-squares"), ("h2", "h2")])
     numbers: dict = {"seeds": seeds}
     candidates = oracle_candidates(ctx)
     theirs_available = authors_code.find_copy() is not None
