@@ -111,8 +111,9 @@ def spread(function: Callable[[Any], Any], items: list, label: str = "tasks", ke
     from distributed import as_completed, worker_client
 
     with worker_client() as client:  # the waiting claim leaves its worker's thread to the tasks meanwhile
+        # pieces go before the claims still queued, so that a waiting claim is not overtaken by a new one
         futures = client.map(_with_threads, [function] * len(items), items, threads=torch.get_num_threads(),
-                             pure=False, **({} if keys is None else {"key": list(keys)}))
+                             pure=False, priority=1, **({} if keys is None else {"key": list(keys)}))
         for _ in as_completed(futures):
             progress.advance()
         return client.gather(futures)
