@@ -15,7 +15,7 @@ from torch.func import functional_call, jacrev
 
 from implementations.mathl2o.model import MathL2O
 from implementations.mathl2o.qp import QP
-from implementations.mathl2o.unroll import STEP_SCALE, _check_unroll_args, rollout
+from implementations.mathl2o.unroll import STEP_SCALE, check_unroll_args, descent_steps, rollout
 from implementations.validation import check_bool, check_choice, check_instance, check_positive_int
 
 WHICH = ("all", "last")
@@ -25,7 +25,7 @@ def check_analysis_args(model, qp, T, step_scale, which: str = "all", detach_inp
     """A MathL2O (the analysis needs weights; None is rejected), a QP of its dtype and device, T >= 1, a positive
     finite step_scale, ``which`` in WHICH and a bool ``detach_inputs``."""
     check_instance("model", model, MathL2O)
-    _check_unroll_args(model, qp, T, step_scale)
+    check_unroll_args(model, qp, T, step_scale)
     check_choice("which", which, WHICH)
     check_bool("detach_inputs", detach_inputs)
 
@@ -90,15 +90,11 @@ def residual_function(model: MathL2O, qp: QP, T: int, which: str = "all", detach
 def functional_rollout_X(model: MathL2O, params: dict, qp: QP, T: int, detach_inputs: bool = True,
                          step_scale: float = STEP_SCALE) -> torch.Tensor:
     """X_T with the model's weights replaced by ``params`` (torch.func.functional_call)."""
-    step = (step_scale / qp.beta).unsqueeze(-1)
-    X = qp.zeros()
-    for _ in range(T):
-        g = qp.gradient(X)
+    def step_sizes(t: int, g: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
         z = torch.stack((g, X), dim=-1)
-        if detach_inputs:
-            z = z.detach()
-        X = X - step * functional_call(model, params, (z,), {"kernel": "dense"}) * g
-    return X
+        return functional_call(model, params, (z.detach() if detach_inputs else z,), {"kernel": "dense"})
+
+    return descent_steps(qp, T, step_sizes, step_scale)[1]
 
 
 def flatten(params: dict[str, torch.Tensor]) -> torch.Tensor:

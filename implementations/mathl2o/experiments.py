@@ -246,21 +246,20 @@ def gain_studies(N: int, d: int, b: int, T: int, width: int, runs: list[list[tup
     if len(runs) != len(seeds):
         raise ValueError(f"runs must hold one list of (e, η) per seed: {len(runs)} lists for {len(seeds)} seeds")
     qps = [QP.random(N, d, b, seed=seed, **like) for seed in seeds]
-    jobs = [(qp, seed, e, lr) for qp, seed, configurations in zip(qps, seeds, runs) for e, lr in configurations]
-    models = [MathL2O(width, e, 3, seed=seed, **like) for _, seed, e, _ in jobs]
-    paths = [None if checkpoint_path is None else checkpoint_path(repr((N, d, b, T, width, e, lr, seed)))
-             for _, seed, e, lr in jobs]
+    jobs = [(i, e, lr) for i, configurations in enumerate(runs) for e, lr in configurations]
+    models = [MathL2O(width, e, 3, seed=seeds[i], **like) for i, e, _ in jobs]
+    paths = [None if checkpoint_path is None else checkpoint_path(repr((N, d, b, T, width, e, lr, seeds[i])))
+             for i, e, lr in jobs]
     if checkpoint_steps:
-        histories = [train(model, qp, T, lr, iters, checkpoint_steps=True, checkpoint_path=path)
-                     for model, (qp, _, _, lr), path in zip(models, jobs, paths)]
+        histories = [train(model, qps[i], T, lr, iters, checkpoint_steps=True, checkpoint_path=path)
+                     for model, (i, _, lr), path in zip(models, jobs, paths)]
     else:
-        histories = train_many(models, [qp for qp, *_ in jobs], T, [lr for *_, lr in jobs], iters, paths)
+        histories = train_many(models, [qps[i] for i, _, _ in jobs], T, [lr for *_, lr in jobs], iters, paths)
     studies = [{"runs": [], "tuned_gd": tuned_constant_step(qp, T), "seed": seed, "qp": qp}
                for qp, seed in zip(qps, seeds)]
-    by_seed = {id(qp): study for qp, study in zip(qps, studies)}
-    for model, (qp, _, e, lr), history in zip(models, jobs, histories):
-        by_seed[id(qp)]["runs"].append({
+    for model, (i, e, lr), history in zip(models, jobs, histories):
+        studies[i]["runs"].append({
             "e": e, "lr": lr, "gd_loss": history.gd_loss, "final_loss": history.final_loss, "gain": history.gain(),
             "diverged_at": history.diverged_at, "losses": history.losses,
-            "saturated_fraction": saturated_fraction(model, qp, T)})
+            "saturated_fraction": saturated_fraction(model, qps[i], T)})
     return studies

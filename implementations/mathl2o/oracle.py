@@ -20,6 +20,7 @@ import math
 import torch
 
 from implementations.mathl2o.qp import QP
+from implementations.mathl2o.unroll import descent_steps
 from implementations.validation import (
     check_choice,
     check_finite,
@@ -44,16 +45,7 @@ def schedule_values(qp: QP, P: torch.Tensor, step_scale: float = 0.9999) -> torc
     n, _, d = qp.shape
     if P.shape[1] not in (1, n) or P.shape[2] not in (1, d) or P.shape[0] < 1:
         raise ValueError(f"P must have shape (T, N, d) = (T, {n}, {d}) or broadcast to it, got {tuple(P.shape)}")
-    step = (step_scale / qp.beta).unsqueeze(-1)
-    X = qp.zeros()
-    r = qp.residual(X)
-    values = [0.5 * (r * r).sum()]
-    for P_t in P:
-        g = qp.rmatvec(r)
-        X = X - step * P_t * g
-        r = qp.residual(X)
-        values.append(0.5 * (r * r).sum())
-    return torch.stack(values)
+    return torch.stack(descent_steps(qp, P.shape[0], lambda t, g, X: P[t], step_scale)[0])
 
 
 def _shape(family: str, qp: QP, T: int) -> tuple[int, int, int]:

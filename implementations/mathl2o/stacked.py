@@ -22,7 +22,15 @@ import torch
 from implementations.mathl2o.kernels import planar_relu_layer
 from implementations.mathl2o.model import MathL2O
 from implementations.mathl2o.qp import QP
-from implementations.mathl2o.unroll import STEP_SCALE, TrainHistory, save_training, train, training_signature
+from implementations.mathl2o.unroll import (
+    STEP_SCALE,
+    TrainHistory,
+    check_unroll_args,
+    descent_steps,
+    save_training,
+    train,
+    training_signature,
+)
 from implementations.progress import track
 from implementations.storage import check_checkpoint_paths, fresh_groups
 from implementations.validation import check_instance, check_positive, check_positive_int
@@ -52,14 +60,12 @@ def stacked_losses(model: MathL2O, weights: list[torch.Tensor], qp: QP, k: int, 
     """𝓕 = F(X_T) of each of k models (shape (k,)) unrolled on its block of N = qp's N / k instances, with the
     model inputs detached (unroll.rollout with detach_inputs=True, per model)."""
     n, _, d = qp.shape
-    step = (step_scale / qp.beta).unsqueeze(-1)
-    X = qp.zeros()
-    r = qp.residual(X)
-    for _ in range(T):
-        g = qp.rmatvec(r)
+
+    def step_sizes(t: int, g: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
         z = torch.stack((g, X), dim=-1).detach().reshape(k, n // k, d, 2)
-        X = X - step * stacked_step_sizes(model, weights, z).reshape(n, d) * g
-        r = qp.residual(X)
+        return stacked_step_sizes(model, weights, z).reshape(n, d)
+
+    r = descent_steps(qp, T, step_sizes, step_scale)[2]
     return 0.5 * (r * r).reshape(k, -1).sum(dim=1)
 
 
@@ -78,14 +84,12 @@ def train_many(models: list[MathL2O], qps: list[QP], T: int, lrs: list[float], i
     if not len(models) == len(qps) == len(lrs):
         raise ValueError(f"models, qps and lrs must have one entry per training, got {len(models)}, {len(qps)} and "
                          f"{len(lrs)}")
-    check_positive_int("T", T)
     check_positive_int("iters", iters, minimum=0)
     check_positive_int("checkpoint_every", checkpoint_every)
-    check_positive("step_scale", step_scale)
     for lr in lrs:
         check_positive("lrs entry", lr)
-    for qp in qps:
-        check_instance("qps entry", qp, QP)
+    for model, qp in zip(models, qps):
+        check_unroll_args(model, qp, T, step_scale)
     histories: list[TrainHistory | None] = [None] * len(models)
     keys = [(_architecture(model), qp.shape, qp.M.dtype, qp.M.device) if isinstance(model, MathL2O) else None
             for model, qp in zip(models, qps)]
@@ -104,11 +108,6 @@ def train_many(models: list[MathL2O], qps: list[QP], T: int, lrs: list[float], i
 def _train_stacked(models: list[MathL2O], qps: list[QP], T: int, lrs: list[float], iters: int,
                    paths: list[str | None], checkpoint_every: int, step_scale: float) -> list[TrainHistory]:
     k = len(models)
-    for model, qp in zip(models, qps):
-        weight = model.last
-        if weight.dtype != qp.M.dtype or weight.device != qp.M.device:
-            raise TypeError(f"model ({weight.dtype}, {weight.device}) and qp ({qp.M.dtype}, {qp.M.device}) must "
-                            "share dtype and device; build the model with dtype=/device= or use qp.to(...)")
     signatures = [training_signature(m, qp, T, lr, True, step_scale) if p is not None else None
                   for m, qp, lr, p in zip(models, qps, lrs, paths)]
     stacked = QP(torch.cat([qp.M for qp in qps]), torch.cat([qp.Y for qp in qps]), torch.cat([qp.beta for qp in qps]))

@@ -12,6 +12,7 @@ import hashlib
 import math
 import os
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch.utils.checkpoint import checkpoint
@@ -38,7 +39,7 @@ class Rollout:
     diverged_at: int | None = None
 
 
-def _check_unroll_args(model: MathL2O | UnrolledSolver | None, qp: QP, T: int, step_scale: float) -> None:
+def check_unroll_args(model: MathL2O | UnrolledSolver | None, qp: QP, T: int, step_scale: float) -> None:
     """T an int >= 1, step_scale positive and finite, qp a QP, model None, a MathL2O or an UnrolledSolver (the LSTM
     Math-L2O, LISTA-CPSS) of qp's dtype and device."""
     check_positive_int("T", T)
@@ -55,6 +56,23 @@ def _check_unroll_args(model: MathL2O | UnrolledSolver | None, qp: QP, T: int, s
                             "share dtype and device; build the model with dtype=/device= or use qp.to(...)")
 
 
+def descent_steps(qp: QP, T: int, step_sizes: Callable[[int, torch.Tensor, torch.Tensor], torch.Tensor],
+                  step_scale: float = STEP_SCALE) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+    """The T steps of the module docstring from X₀ = 0 with P_{t+1} = step_sizes(t, g, X_t) for t = 0..T−1
+    (g = ∇F(X_t)): ([F(X_t) for t = 0..T] as 0-d tensors, X_T, the residual 𝐌X_T − Y). No argument checks: the
+    callers' (rollout, oracle.schedule_values, stacked.stacked_losses, analysis.functional_rollout_X)."""
+    step = (step_scale / qp.beta).unsqueeze(-1)
+    X = qp.zeros()
+    r = qp.residual(X)
+    values = [0.5 * (r * r).sum()]
+    for t in range(T):
+        g = qp.rmatvec(r)
+        X = X - step * step_sizes(t, g, X) * g
+        r = qp.residual(X)
+        values.append(0.5 * (r * r).sum())
+    return values, X, r
+
+
 def rollout(model: MathL2O | UnrolledSolver | None, qp: QP, T: int, detach_inputs: bool = True,
             step_scale: float = STEP_SCALE, keep_inputs: bool = False, checkpoint_steps: bool = False) -> Rollout:
     """Run T steps; ``model=None`` gives gradient descent (P ≡ 1). Vectorised over instances and coordinates.
@@ -63,7 +81,7 @@ def rollout(model: MathL2O | UnrolledSolver | None, qp: QP, T: int, detach_input
     activations (for the Fig. 4a scale, where they would take T·N·d·H floats); MathL2O only.
     An UnrolledSolver (LSTMMathL2O, LISTACPSS) runs its own ``trajectory``.
     """
-    _check_unroll_args(model, qp, T, step_scale)
+    check_unroll_args(model, qp, T, step_scale)
     for name, flag in (("detach_inputs", detach_inputs), ("keep_inputs", keep_inputs),
                        ("checkpoint_steps", checkpoint_steps)):
         check_bool(name, flag)
@@ -73,24 +91,19 @@ def rollout(model: MathL2O | UnrolledSolver | None, qp: QP, T: int, detach_input
         values, X, inputs = model.trajectory(qp, T, detach_inputs, step_scale, keep_inputs)
         finite = torch.isfinite(values.detach())
         return Rollout(values, X, inputs, None if bool(finite.all()) else int((~finite).nonzero()[0]))
-    step = (step_scale / qp.beta).unsqueeze(-1)
-    X = qp.zeros()
-    r = qp.residual(X)
-    values, inputs = [0.5 * (r * r).sum()], []
-    for _ in range(T):
-        g = qp.rmatvec(r)
+    inputs = []
+
+    def step_sizes(t: int, g: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
         if model is None:
-            P = torch.ones_like(g)
-        else:
-            z = torch.stack((g, X), dim=-1)
-            if detach_inputs:
-                z = z.detach()
-            if keep_inputs:
-                inputs.append(z.detach())
-            P = checkpoint(model, z, use_reentrant=False) if checkpoint_steps else model(z)
-        X = X - step * P * g
-        r = qp.residual(X)
-        values.append(0.5 * (r * r).sum())
+            return torch.ones_like(g)
+        z = torch.stack((g, X), dim=-1)
+        if detach_inputs:
+            z = z.detach()
+        if keep_inputs:
+            inputs.append(z.detach())
+        return checkpoint(model, z, use_reentrant=False) if checkpoint_steps else model(z)
+
+    values, X, _ = descent_steps(qp, T, step_sizes, step_scale)
     values = torch.stack(values)
     finite = torch.isfinite(values.detach())
     diverged_at = None if bool(finite.all()) else int((~finite).nonzero()[0])
@@ -153,7 +166,7 @@ def train(model: MathL2O | UnrolledSolver, qp: QP, T: int, lr: float, iters: int
     if not isinstance(model, (MathL2O, UnrolledSolver)):
         raise TypeError(f"model must be a MathL2O or an UnrolledSolver (train has no weights to train for gradient "
                         f"descent), got {type(model).__name__}")
-    _check_unroll_args(model, qp, T, step_scale)
+    check_unroll_args(model, qp, T, step_scale)
     check_bool("detach_inputs", detach_inputs)
     check_bool("checkpoint_steps", checkpoint_steps)
     if callback is not None:
