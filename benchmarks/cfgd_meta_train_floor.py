@@ -19,11 +19,10 @@ Writes benchmarks/cfgd_meta_train_floor.md.
 
 from __future__ import annotations
 
-import os
 import time
 
 import torch
-from markdown_report import parser_for, write_page  # the script folder is on sys.path
+from markdown_report import parse_on_one_thread, parser_for, write_page  # the script folder is on sys.path
 
 from implementations.cfgd.optimizers import authors_lookahead_grid
 from implementations.cfgd.training import paper_config
@@ -67,9 +66,7 @@ def counts(task: str, kind: str) -> dict[str, float]:
 
 
 def main() -> None:
-    args = parser_for(__file__, __doc__).parse_args()
-    torch.set_num_threads(1)
-    load_before = os.getloadavg()[0]
+    args, load_before = parse_on_one_thread(parser_for(__file__, __doc__))
     rates = {dtype: throughputs(dtype) for dtype in (torch.float64, torch.float32)}
     rows, totals = [], {torch.float64: 0.0, torch.float32: 0.0}
     for task in DIMENSIONS:

@@ -15,13 +15,11 @@ Writes benchmarks/cfgd_meta_train_seeds.md.
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from dataclasses import replace
 
-import torch
-from markdown_report import parser_for, write_page  # the script folder is on sys.path
+from markdown_report import parse_on_one_thread, parser_for, write_page  # the script folder is on sys.path
 
 from implementations.cfgd.training import meta_train, meta_train_many, paper_config, stackable
 from verify.intervals import FULL_SEEDS
@@ -43,9 +41,7 @@ def main() -> None:
     parser = parser_for(__file__, __doc__)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--context", default="", help="what else ran on the machine, for the header")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    load_before = os.getloadavg()[0]
+    args, load_before = parse_on_one_thread(parser)
     rows = []
     total_before = total_after = 0.0
     for task, kind in CONFIGS:

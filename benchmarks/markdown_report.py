@@ -21,6 +21,14 @@ def parser_for(script: str, doc: str) -> argparse.ArgumentParser:
     return parser
 
 
+def parse_on_one_thread(parser: argparse.ArgumentParser) -> tuple[argparse.Namespace, float]:
+    """The parsed command line and the load average before the measurements, with torch set to one thread (the
+    benchmarks time one core)."""
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    return args, os.getloadavg()[0]
+
+
 def write_page(path: str, title: str, script: str, settings: str, load_before: float, body: list[str]) -> None:
     """``# title``, a line naming the script, CPU, torch, ``settings`` and the load average before and now, then
     ``body``; one thread is set by the scripts themselves."""

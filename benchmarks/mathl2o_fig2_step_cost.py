@@ -15,12 +15,11 @@ Writes benchmarks/mathl2o_fig2_step_cost.md.
 from __future__ import annotations
 
 import math
-import os
 import statistics
 import time
 
 import torch
-from markdown_report import parser_for, write_page  # the script folder is on sys.path
+from markdown_report import parse_on_one_thread, parser_for, write_page  # the script folder is on sys.path
 
 from implementations.mathl2o import QP
 from implementations.mathl2o.experiments import FIG2_NDIM, fig2_models
@@ -33,9 +32,7 @@ from verify.registry import Context
 def main() -> None:
     parser = parser_for(__file__, __doc__)
     parser.add_argument("--steps", type=int, default=3)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    load_before = os.getloadavg()[0]
+    args, load_before = parse_on_one_thread(parser)
     full = {name: value[1] for name, value in BY_ID["mathl2o.random-init-explodes"].scales.items()}
     N, d, b = full["shape_N_d_b"]
     iters = full["iters"]

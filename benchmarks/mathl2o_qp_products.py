@@ -14,12 +14,11 @@ Writes benchmarks/mathl2o_qp_products.md.
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 
 import torch
-from markdown_report import parser_for, write_page  # the script folder is on sys.path
+from markdown_report import parse_on_one_thread, parser_for, write_page  # the script folder is on sys.path
 
 from implementations.mathl2o import QP, MathL2O
 from implementations.mathl2o.experiments import fig2_models
@@ -51,9 +50,7 @@ def relative(a: float, b: float) -> float:
 def main() -> None:
     parser = parser_for(__file__, __doc__)
     parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    load_before = os.getloadavg()[0]
+    args, load_before = parse_on_one_thread(parser)
     fig2_instance = Context.instance_seeds(2, [0])[0]
     fig5_instance = Context.instance_seeds(7, [0])[0]
     cases = []

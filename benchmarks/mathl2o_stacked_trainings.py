@@ -19,12 +19,10 @@ Writes benchmarks/mathl2o_stacked_trainings.md.
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 
-import torch
-from markdown_report import parser_for, write_page  # the script folder is on sys.path
+from markdown_report import parse_on_one_thread, parser_for, write_page  # the script folder is on sys.path
 
 from implementations.mathl2o import QP, MathL2O, train
 from implementations.mathl2o.constants import ntk_constants
@@ -79,9 +77,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--fig5-steps", type=int, default=100)
     parser.add_argument("--eq14-steps", type=int, default=40)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    load_before = os.getloadavg()[0]
+    args, load_before = parse_on_one_thread(parser)
     fig5 = fig5_jobs()
     cases = [(f"mathl2o.beats-gd.fig5: {len(fig5)} trainings (15 at the first seed, 1 at each other seed)", fig5,
               20, args.fig5_steps, 1000),
