@@ -22,11 +22,6 @@ from verify.sweep import DRAW_LIKE, host_tensor, log_uniform_spd, random_orthogo
 EPS = float(np.finfo(np.float64).eps)
 
 
-#: A hypothesis instance's array as a tensor with ``like``'s dtype and device (a run's Context.like; default float64
-#: on the CPU, where a sweep's re-check runs whatever the run's device).
-instance_tensor = host_tensor
-
-
 def spd_inverse(A: torch.Tensor) -> torch.Tensor:
     """A⁻¹ of an SPD A, symmetrised: torch.linalg.inv is symmetric only to about κ(A)·eps, which the solvers'
     SPD validation (100·eps) rejects for κ(A) ≳ 100 (the full budget's search hit κ ≈ 1e3 in 5-D)."""
@@ -57,9 +52,9 @@ def contraction_margin(instance, like: dict | None = None, step=cwss_step) -> fl
     """Max violation of e⁺ = (I − P)e and of |e⁺_i| ≤ |e_i| ⇔ p_i ∈ [0, 2]; tol = 8d·κ(A)·eps·(1+max|p|)‖e‖
     (forming A⁻¹ costs κ(A)·eps relative accuracy, the products d·eps). ‖e‖ is bounded by √d·max|e_i|: torch's
     2-norm squares the entries and underflows to 0 for |e_i| below ~1e-154, which zeroed the tolerance.
-    ``like``: as in :func:`instance_tensor`; ``step(x, g, H, P, interval)``: the step under test (default
+    ``like``: as in :func:`host_tensor`; ``step(x, g, H, P, interval)``: the step under test (default
     implementations.bfgs.cwss_step)."""
-    A, x, x_star, p = (instance_tensor(v, like) for v in instance)
+    A, x, x_star, p = (host_tensor(v, like) for v in instance)
     return float(contraction_margins(A, x, x_star, p, step))
 
 
@@ -67,9 +62,9 @@ def _vector_norm(v: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(v, dim=-1)
 
 
-def _one(instance, like: dict | None) -> tuple[torch.Tensor, ...]:
-    """An instance's arrays as tensors (:func:`instance_tensor`) with a leading batch dimension of one."""
-    return tuple(instance_tensor(v, like).unsqueeze(0) for v in instance)
+def batch_of_one(instance, like: dict | None = None) -> tuple[torch.Tensor, ...]:
+    """An instance's arrays as tensors (:func:`verify.sweep.host_tensor`) with a leading batch dimension of one."""
+    return tuple(host_tensor(v, like).unsqueeze(0) for v in instance)
 
 
 def draw_secant_spd(dim: int, like: dict = DRAW_LIKE):
@@ -114,8 +109,8 @@ def secant_spd_margins(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor,
 
 
 def secant_spd_margin(instance, like: dict | None = None, formula=inverse_bfgs_formula) -> float:
-    """:func:`secant_spd_margins` of one instance (H, s, y); ``like``: as in :func:`instance_tensor`."""
-    return float(secant_spd_margins(*_one(instance, like), formula=formula)[0])
+    """:func:`secant_spd_margins` of one instance (H, s, y); ``like``: as in :func:`host_tensor`."""
+    return float(secant_spd_margins(*batch_of_one(instance, like), formula=formula)[0])
 
 
 def draw_non_descent(dim: int, like: dict = DRAW_LIKE):
@@ -141,8 +136,8 @@ def non_descent_margins(H: torch.Tensor, p: torch.Tensor, g: torch.Tensor, step=
 
 
 def non_descent_margin(instance, like: dict | None = None, step=cwss_step) -> float:
-    """:func:`non_descent_margins` of one instance (H, p, g); ``like``: as in :func:`instance_tensor`."""
-    return float(non_descent_margins(*_one(instance, like), step=step)[0])
+    """:func:`non_descent_margins` of one instance (H, p, g); ``like``: as in :func:`host_tensor`."""
+    return float(non_descent_margins(*batch_of_one(instance, like), step=step)[0])
 
 
 def draw_curvature(dim: int, samples: int, like: dict = DRAW_LIKE):
@@ -189,9 +184,9 @@ def curvature_margins(A: torch.Tensor, labels: torch.Tensor, reg: float, x: torc
 def curvature_margin(instance, like: dict | None = None, problem=LogisticRegression.create,
                      step=cwss_step) -> float:
     """:func:`curvature_margins` of one instance (A, labels, reg, x, P, H); ``like``: as in
-    :func:`instance_tensor`."""
+    :func:`verify.sweep.host_tensor`."""
     A, labels, reg, x, P, H = instance
-    A, labels, x, P, H = _one((A, labels, x, P, H), like)
+    A, labels, x, P, H = batch_of_one((A, labels, x, P, H), like)
     return float(curvature_margins(A, labels, reg, x, P, H, problem=problem, step=step)[0])
 
 
@@ -345,9 +340,9 @@ def spectral_margins(A: torch.Tensor, H: torch.Tensor, t: torch.Tensor, u: torch
 
 
 def spectral_margin(instance, like: dict | None = None, bound=spectral_bounds) -> float:
-    """:func:`spectral_margins` of one instance (A, H, t, u); ``like``: as in :func:`instance_tensor`; ``bound(H,
+    """:func:`spectral_margins` of one instance (A, H, t, u); ``like``: as in :func:`host_tensor`; ``bound(H,
     A)``: batched, as in :func:`spectral_margins` (e.g. :func:`implementation_spectral_bounds`)."""
-    return float(spectral_margins(*_one(instance, like), bound=bound)[0])
+    return float(spectral_margins(*batch_of_one(instance, like), bound=bound)[0])
 
 
 def draw_rate_band(dim: int, like: dict = DRAW_LIKE):
@@ -388,8 +383,8 @@ def rate_band_margins(A: torch.Tensor, H: torch.Tensor, x: torch.Tensor, x_star:
 
 def rate_band_margin(instance, like: dict | None = None, step=cwss_step) -> float:
     """:func:`rate_band_margins` of one instance (A, H, x, x_star, c), c a number; ``like``: as in
-    :func:`instance_tensor`."""
-    return float(rate_band_margins(*_one(instance, like), step=step)[0])
+    :func:`verify.sweep.host_tensor`."""
+    return float(rate_band_margins(*batch_of_one(instance, like), step=step)[0])
 
 
 #: the inputs of a 2-step rollout of :func:`draw_rollout_inputs`, in the order the model is fed them

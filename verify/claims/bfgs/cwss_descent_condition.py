@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 
 from implementations.bfgs.stability import descent_failure_threshold, descent_threshold_bounds
 from implementations.problems.quadratic import random_spd
-from verify.margins.bfgs import EPS, instance_tensor
+from verify.margins.bfgs import EPS
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 from verify.strategies import spd_matrices, vectors
-from verify.sweep import DRAW_LIKE, log_uniform_spd, summarize, sweep_dimensions
+from verify.sweep import DRAW_LIKE, host_tensor, log_uniform_spd, summarize, sweep_dimensions
 from verify.tightness import Tightness
 
 SPEC = ClaimSpec("bfgs.cwss.descent-condition",
@@ -128,8 +128,8 @@ def descent_condition(ctx: Context) -> Evidence:
                           closed_form=2 * cond ** 0.5 / (cond + 1), witness_P=witness.tolist()))
     sqrt_search = ctx.search(
         spd_matrices(st.integers(2, 4), cond_max=1e4),
-        lambda H: 1 - descent_failure_threshold(instance_tensor(H, ctx.like), tol=1e-12)[0]
-        / descent_threshold_bounds(instance_tensor(H, ctx.like))["kantorovich"] - 1e-6,
+        lambda H: 1 - descent_failure_threshold(host_tensor(H, ctx.like), tol=1e-12)[0]
+        / descent_threshold_bounds(host_tensor(H, ctx.like))["kantorovich"] - 1e-6,
         max_examples=100)
     evaluations = len(kappa_products) + sqrt_search.examples_tried
     t_kappa = Tightness("κ(H)·δ*(H)", bound=1.0, worst=float(min(kappa_products)), kind="lower", rtol=1e-6,

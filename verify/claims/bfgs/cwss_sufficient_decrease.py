@@ -15,12 +15,11 @@ from verify.margins.bfgs import (
     decrease_terms,
     draw_decrease_H_and_P,
     draw_decrease_quadratics,
-    instance_tensor,
     quadratic_decrease_margins,
 )
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
-from verify.sweep import DRAW_LIKE, batched_sweep, shares, summarize
+from verify.sweep import DRAW_LIKE, batched_sweep, host_tensor, shares, summarize
 from verify.tightness import Tightness
 
 SPEC = ClaimSpec("bfgs.cwss.sufficient-decrease",
@@ -78,7 +77,7 @@ def _logistic_margins(batch: dict, step=cwss_step) -> torch.Tensor:
 
 def _on_host(instance: dict) -> dict:
     """A sweep's worst instance (plain lists) as a batch of one in float64 on the CPU."""
-    return {k: instance_tensor(v).unsqueeze(0) for k, v in instance.items()}
+    return {k: host_tensor(v).unsqueeze(0) for k, v in instance.items()}
 
 
 def _decrease_sweep(ctx: Context) -> dict:

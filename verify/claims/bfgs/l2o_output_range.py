@@ -7,7 +7,7 @@ import copy
 import torch
 
 from implementations.bfgs import StepSizeLSTM
-from verify.margins.bfgs import draw_rollout_inputs, instance_tensor, rollout_margins, rollout_steps
+from verify.margins.bfgs import batch_of_one, draw_rollout_inputs, rollout_margins, rollout_steps
 from verify.registry import Context, Evidence, check
 from verify.spec import ClaimSpec
 from verify.step_models import output_range_evidence, rollout_margin
@@ -48,8 +48,7 @@ def _output_sweep(ctx: Context) -> dict:
         host = copy.deepcopy(model).to(device="cpu", dtype=torch.float64)
 
         def recheck(instance, host=host) -> float:
-            return rollout_margin(host, [tuple(instance_tensor(v).unsqueeze(0) for v in step)
-                                         for step in rollout_steps(instance)])
+            return rollout_margin(host, [batch_of_one(step) for step in rollout_steps(instance)])
 
         label = (f"scale={scale:g} {'coordinate-wise' if coordinatewise else 'scalar'} "
                  f"interval=[{model.interval[0]:.3g}, {model.interval[1]:.3g}]")
