@@ -195,8 +195,8 @@ class Context:
         """verify.search.search_counterexample with this budget's hypothesis settings (``overrides``, e.g.
         max_examples, as in hypothesis_settings) and a search seeded from ``seed`` and the claim ID, at every
         budget. Hypothesis also mixes constants from the imported project source into its draws, so a search
-        reproduces for the same code and the same imported modules (verify imports every claim module
-        before it runs one: verify.registry.load_checks)."""
+        reproduces for the same code; every module of the project is imported before the first search
+        (verify.search.settle_constant_pool), so what ran before in the process does not matter."""
         from verify.search import search_counterexample
 
         return search_counterexample(strategy, violation, self.hypothesis_settings(**overrides),
