@@ -175,15 +175,21 @@ def smallest_training_e(spec: ModelSpec, qp: QP, T: int, lr: float, iters: int, 
 FIG2_NDIM = 10 * 512
 
 
+#: The paper's Fig. 2 models, each built fresh from (qp, T, seed) on qp's dtype and device: the LSTM Math-L2O (with
+#: its B heads) and LISTA-CPSS at their authors' random initialisation, and the deterministic-init MLP (e = 100,
+#: width N·d, the code's 2→2→H→1 layers).
+FIG2_MODELS = {
+    "lstm_math_l2o": lambda qp, T, seed: LSTMMathL2O(seed=seed, dtype=qp.M.dtype, device=qp.M.device),
+    "lista_cpss": lambda qp, T, seed: LISTACPSS(qp.shape[2], qp.shape[1], T, seed=seed, dtype=qp.M.dtype,
+                                                device=qp.M.device),
+    "mlp_deterministic": lambda qp, T, seed: MathL2O(qp.shape[0] * qp.shape[2], 100.0, 3, seed=seed,
+                                                     dtype=qp.M.dtype, device=qp.M.device),
+}
+
+
 def fig2_models(qp: QP, T: int, seed: int) -> dict:
-    """The paper's Fig. 2 models, built fresh on qp's dtype and device: the LSTM Math-L2O (with its B heads) and
-    LISTA-CPSS at their authors' random initialisation, and the deterministic-init MLP (e = 100, width N·d, the
-    code's 2→2→H→1 layers)."""
-    n, b, d = qp.shape
-    like = dict(dtype=qp.M.dtype, device=qp.M.device)
-    return {"lstm_math_l2o": LSTMMathL2O(seed=seed, **like),
-            "lista_cpss": LISTACPSS(d, b, T, seed=seed, **like),
-            "mlp_deterministic": MathL2O(n * d, 100.0, 3, seed=seed, **like)}
+    """Every model of FIG2_MODELS, by name, built for (qp, T, seed)."""
+    return {name: build(qp, T, seed) for name, build in FIG2_MODELS.items()}
 
 
 def loss_growth(history: TrainHistory) -> float:

@@ -7,7 +7,7 @@ import math
 import torch
 
 from implementations.mathl2o import QP, train
-from implementations.mathl2o.experiments import FIG2_NDIM, fig2_models, loss_growth
+from implementations.mathl2o.experiments import FIG2_MODELS, FIG2_NDIM, loss_growth
 from implementations.mathl2o.unroll import TrainHistory, loss_and_gradients
 from verify.cache import cache_file
 from verify.claims.mathl2o._shared import _power_exponent
@@ -63,7 +63,7 @@ def random_init_explodes(ctx: Context) -> Evidence:
     iters = ctx.scale("iters")
     lrs = [lr * FIG2_NDIM / (N * d) for lr in ctx.scale("lrs")]
     seeds = seeds_for(ctx.budget, ctx.seed)
-    names = ("lstm_math_l2o", "lista_cpss", "mlp_deterministic")
+    names = tuple(FIG2_MODELS)
     instances = ctx.instance_seeds(2, seeds)
     # the quick budget trains the MLP at the largest T only (its gradient norm is recorded at every T)
     trained = [(inst, T, lr, name) for inst in instances for T in Ts for lr in lrs for name in names
@@ -80,7 +80,7 @@ def random_init_explodes(ctx: Context) -> Evidence:
                 for name in names:
                     if (inst, T, lr, name) not in histories:
                         if lr == lrs[0]:
-                            loss, grads = loss_and_gradients(fig2_models(qp, T, inst + 1)[name], qp, T)
+                            loss, grads = loss_and_gradients(FIG2_MODELS[name](qp, T, inst + 1), qp, T)
                             grad0[(name, T)].append(float(torch.sqrt(sum((g * g).sum() for g in grads))))
                         continue
                     history = histories[(inst, T, lr, name)]
@@ -135,12 +135,12 @@ def random_init_explodes(ctx: Context) -> Evidence:
 
 
 def _training(task) -> TrainHistory:
-    """One Fig. 2 training (a task of verify.cluster.spread): the model ``name`` of fig2_models on the instances of
+    """One Fig. 2 training (a task of verify.cluster.spread): the model ``name`` of FIG2_MODELS on the instances of
     instance seed ``inst``, K SGD steps at η, checkpointed in the run's cache folder."""
     ctx, (N, d, b), iters, (inst, T, lr, name) = task
     qp = QP.random(N, d, b, seed=inst, **ctx.like)
     key = repr((N, d, b, inst, T, lr, name, iters, ctx.dtype_name, str(ctx.device)))
-    return train(fig2_models(qp, T, inst + 1)[name], qp, T, lr, iters,
+    return train(FIG2_MODELS[name](qp, T, inst + 1), qp, T, lr, iters,
                  checkpoint_path=cache_file(ctx, "mathl2o-fig2-train", key))
 
 
